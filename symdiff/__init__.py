@@ -1,0 +1,14 @@
+"""symdiff: symbolic differentiation that generates fast forward- and reverse-mode code.
+
+>>> import symdiff as sd
+>>> g = sd.grad("(a + b) * (b + 1)", wrt=["a", "b"], backend="python")
+>>> g(a=2, b=1)
+array([2., 5.])
+"""
+
+from .api import diff, grad, hessian, jacobian, value_and_grad
+from .parse import ParseError, parse
+
+__version__ = "0.1.0"
+
+__all__ = ["ParseError", "diff", "grad", "hessian", "jacobian", "parse", "value_and_grad"]

@@ -1,0 +1,441 @@
+"""The public API: ``diff``, ``grad``, ``value_and_grad``, ``jacobian``, ``hessian``.
+
+Each entry point takes formulas as text or SymPy expressions, builds the
+derivative nodes in one shared graph (forward or reverse mode), lowers them
+to a straight-line program, optimises and prints it, and returns a callable
+compiled by the chosen backend.
+"""
+
+import contextlib
+import gc
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from .forward import tangents
+from .graph import Graph
+from .lower import input_identifiers, lower
+from .optimize import optimize
+from .ops import RESERVED_NAMES
+from .parse import parse_to_graph
+from .program import check
+from .reverse import adjoints
+
+MODES = ("auto", "forward", "reverse")
+BACKENDS = ("numba", "python")
+
+
+# -- formulas and variables ----------------------------------------------------------
+def formula_node(graph, formula):
+    """Intern a formula (text, SymPy expression or number) into ``graph``."""
+    if isinstance(formula, str):
+        return parse_to_graph(formula, graph)
+    if isinstance(formula, sympy.Basic):
+        if not isinstance(formula, sympy.Expr):
+            raise TypeError(f"expected a SymPy expression, got a {type(formula).__name__}: {formula}")
+        return graph.from_sympy(formula)
+    if isinstance(formula, (int, float)) and not isinstance(formula, bool):
+        return graph.number(formula)
+    raise TypeError(f"a formula must be a str or a SymPy expression, not {type(formula).__name__}")
+
+
+def formula_text(formula, limit=300):
+    text = formula if isinstance(formula, str) else str(formula)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 5] + " ..."
+
+
+def _as_symbol(item, known):
+    if isinstance(item, sympy.Symbol):
+        return item
+    if isinstance(item, str):
+        name = item.strip()
+        if name in known:
+            return known[name]
+        if not name.isidentifier():
+            raise ValueError(f"{item!r} is not a variable name")
+        if name in RESERVED_NAMES:
+            raise ValueError(f"{name!r} is a function or constant of the language, not a variable")
+        return sympy.Symbol(name)
+    raise TypeError(f"wrt entries must be names or SymPy symbols, not {type(item).__name__}")
+
+
+def resolve_variables(free, wrt):
+    """``(wrt symbols, inputs in call order)`` from the formulas' free symbols and ``wrt``."""
+    known = {s.name: s for s in free}
+    if wrt is None:
+        wrt_syms = list(free)
+    else:
+        if isinstance(wrt, (str, sympy.Symbol)):
+            wrt = [w for w in wrt.split(",")] if isinstance(wrt, str) else [wrt]
+        wrt_syms = [_as_symbol(w, known) for w in wrt]
+        if not wrt_syms:
+            raise ValueError("wrt is empty: name at least one variable to differentiate with respect to")
+    names = Counter(s.name for s in wrt_syms)
+    dupes = sorted(n for n, k in names.items() if k > 1)
+    if dupes:
+        raise ValueError(f"wrt names {', '.join(dupes)} more than once")
+    rest = sorted((s for s in free if s.name not in names), key=lambda s: s.name)
+    inputs = wrt_syms + rest
+    clash = sorted(n for n, k in Counter(s.name for s in inputs).items() if k > 1)
+    if clash:
+        raise ValueError(f"two different SymPy symbols are both named {clash[0]!r}")
+    return wrt_syms, inputs
+
+
+@dataclass
+class Problem:
+    """Formulas interned in one graph, with their variables resolved."""
+
+    graph: Graph
+    roots: list
+    wrt: list            # SymPy symbols
+    inputs: list         # SymPy symbols, call order
+    texts: list
+
+    @property
+    def wrt_nodes(self):
+        return [self.graph.symbol(s) for s in self.wrt]
+
+    def input_pairs(self):
+        idents = input_identifiers([s.name for s in self.inputs])
+        return [(self.graph.symbol(s), ident) for s, ident in zip(self.inputs, idents)]
+
+
+def prepare(formulas, wrt):
+    graph = Graph()
+    roots = [formula_node(graph, f) for f in formulas]
+    wrt_syms, inputs = resolve_variables(graph.free_symbols(roots), wrt)
+    return Problem(graph, roots, wrt_syms, inputs, [formula_text(f) for f in formulas])
+
+
+# -- the cost model ------------------------------------------------------------------
+def cost_estimates(graph, outputs, wrt_nodes):
+    """Work of each mode: sum over active nodes of arity x directions carried.
+
+    Forward mode carries one tangent per input that a node depends on;
+    reverse mode one adjoint per output the node feeds.  Symbolic zeros cost
+    nothing, so sparse dependencies make either mode cheaper.
+    """
+    args = graph.args
+    order = graph.reachable(outputs)
+    inmask = {x: 1 << j for j, x in enumerate(wrt_nodes)}
+    for v in order:
+        m = inmask.get(v, 0)
+        for a in args[v]:
+            m |= inmask.get(a, 0)
+        if m:
+            inmask[v] = m
+    outmask = {}
+    for i, o in enumerate(outputs):
+        outmask[o] = outmask.get(o, 0) | (1 << i)
+    for v in reversed(order):
+        m = outmask.get(v)
+        if m:
+            for a in args[v]:
+                outmask[a] = outmask.get(a, 0) | m
+    forward = reverse = 0
+    for v in order:
+        if args[v] and v in inmask and v in outmask:
+            forward += len(args[v]) * inmask[v].bit_count()
+            reverse += len(args[v]) * outmask[v].bit_count()
+    return forward, reverse
+
+
+def choose_mode(graph, outputs, wrt_nodes):
+    """``"forward"`` or ``"reverse"``, whichever the cost model says is cheaper."""
+    forward, reverse = cost_estimates(graph, outputs, wrt_nodes)
+    if forward < reverse or (forward == reverse and len(wrt_nodes) <= len(outputs)):
+        return "forward"
+    return "reverse"
+
+
+def _check_mode(mode):
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, not {mode!r}")
+
+
+def derivative_nodes(graph, roots, wrt_nodes, mode):
+    """``J[i][j]`` = node of d roots[i] / d wrt[j] (None = zero), by ``mode``."""
+    cache = {}
+    if mode == "forward":
+        return tangents(graph, roots, wrt_nodes, cache)
+    return [adjoints(graph, r, wrt_nodes, cache) for r in roots]
+
+
+# -- building programs ---------------------------------------------------------------
+KINDS = ("grad", "value_and_grad", "jacobian", "hessian")
+
+
+@dataclass
+class Built:
+    """A derivative program with what the callable needs to know about it."""
+
+    kind: str
+    program: object
+    problem: Problem
+    mode: str
+    blocks: list          # output block shapes, e.g. [(), (n,)]
+
+
+def build(kind, formulas, wrt=None, mode="auto", optimized=True):
+    """Build the derivative program of ``kind`` for ``formulas`` (a list)."""
+    _check_mode(mode)
+    problem = prepare(formulas, wrt)
+    g, roots, xs = problem.graph, problem.roots, problem.wrt_nodes
+    n = len(xs)
+    names = [s.name for s in problem.wrt]
+    if mode == "auto":
+        if kind == "hessian":
+            mode = "reverse"
+        elif len(roots) == 1 and n > 1:
+            mode = "reverse"          # one output: the cost model always picks reverse
+        else:
+            mode = choose_mode(g, roots, xs)
+    if kind == "hessian":
+        first = derivative_nodes(g, roots, xs, mode)[0]
+        outputs = _hessian_nodes(g, first, xs)
+        labels = [f"d2f/d{a}d{b}" for a in names for b in names]
+        blocks = [(n, n)]
+        how = f"forward-over-{mode} mode"
+    else:
+        jac = derivative_nodes(g, roots, xs, mode)
+        outputs = [d for row in jac for d in row]
+        how = f"{mode} mode"
+        if kind == "jacobian":
+            labels = [f"df{i}/d{a}" for i in range(len(roots)) for a in names]
+            blocks = [(len(roots), n)]
+        else:
+            labels = [f"df/d{a}" for a in names]
+            blocks = [(n,)]
+            if kind == "value_and_grad":
+                outputs = [roots[0]] + outputs
+                labels = ["f"] + labels
+                blocks = [()] + blocks
+    what = {"grad": "Gradient", "value_and_grad": "Value and gradient",
+            "jacobian": "Jacobian", "hessian": "Hessian"}[kind]
+    subject = problem.texts[0] if len(problem.texts) == 1 else "[" + ", ".join(problem.texts) + "]"
+    title = (f"{what} of {subject}\nwith respect to {', '.join(names)}, by {how}.\n"
+             f"Inputs (call order): {', '.join(s.name for s in problem.inputs)}.")
+    program = lower(g, outputs, problem.input_pairs(), kind, labels, title)
+    if optimized:
+        program = optimize(program)
+    check(program)
+    return Built(kind, program, problem, mode, blocks)
+
+
+def _hessian_nodes(g, gradient, xs):
+    """Forward mode over the gradient nodes; the lower triangle is mirrored (H is symmetric)."""
+    n = len(xs)
+    h = [[None] * n for _ in range(n)]
+    cache = {}
+    for j, x in enumerate(xs):
+        rows = [gradient[i] for i in range(j, n)]
+        column = tangents(g, [r if r is not None else g.zero for r in rows], [x], cache)
+        for k, i in enumerate(range(j, n)):
+            h[i][j] = h[j][i] = column[k][0]
+    return [d for row in h for d in row]
+
+
+# -- the callable --------------------------------------------------------------------
+class CompiledFunction:
+    """A compiled derivative: call it with keyword or positional arguments.
+
+    Attributes: ``inputs`` (SymPy symbols, call order), ``wrt``, ``mode``,
+    ``backend``, ``source`` (the generated Python), ``program`` (the IR).
+    """
+
+    def __init__(self, built, backend, source, kernel):
+        self.kind = built.kind
+        self.program = built.program
+        self.inputs = tuple(built.problem.inputs)
+        self.wrt = tuple(built.problem.wrt)
+        self.mode = built.mode
+        self.backend = backend
+        self.source = source
+        self.formulas = tuple(built.problem.texts)
+        self._blocks = built.blocks
+        self._names = [s.name for s in self.inputs]
+        self._index = {name: k for k, name in enumerate(self._names)}
+        self._kernel = kernel
+        self.__name__ = built.kind
+
+    def __repr__(self):
+        return (f"<symdiff {self.kind} of {', '.join(self.formulas)} wrt {', '.join(s.name for s in self.wrt)}"
+                f" ({self.mode} mode, {self.backend} backend)>")
+
+    def _bind(self, args, kwargs):
+        n = len(self._names)
+        if len(args) > n:
+            raise TypeError(f"{self.kind}() takes {n} argument{'s' if n != 1 else ''} "
+                            f"({', '.join(self._names)}) but {len(args)} were given")
+        values = list(args) + [None] * (n - len(args))
+        given = [True] * len(args) + [False] * (n - len(args))
+        for key, value in kwargs.items():
+            k = self._index.get(key)
+            if k is None:
+                raise TypeError(f"{self.kind}() got an unknown argument {key!r}; "
+                                f"its inputs are {', '.join(self._names)}")
+            if given[k]:
+                raise TypeError(f"{self.kind}() got multiple values for argument {key!r}")
+            values[k] = value
+            given[k] = True
+        missing = [name for name, ok in zip(self._names, given) if not ok]
+        if missing:
+            raise TypeError(f"{self.kind}() is missing argument{'s' if len(missing) > 1 else ''} "
+                            f"{', '.join(map(repr, missing))} (inputs: {', '.join(self._names)})")
+        arrays = []
+        for name, value in zip(self._names, values):
+            try:
+                arrays.append(np.asarray(value, dtype=np.float64))
+            except (TypeError, ValueError):
+                raise TypeError(f"argument {name!r} must be a real number or an array of them, "
+                                f"got {value!r}") from None
+        return arrays
+
+    def __call__(self, *args, **kwargs):
+        arrays = self._bind(args, kwargs)
+        try:
+            shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        except ValueError:
+            shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(self._names, arrays))
+            raise ValueError(f"argument shapes do not broadcast together: {shapes}") from None
+        flat = self._kernel(arrays, shape)            # (total outputs, *shape)
+        return self._split(flat, shape)
+
+    def _split(self, flat, shape):
+        results, start = [], 0
+        for block in self._blocks:
+            size = math.prod(block)
+            part = flat[start:start + size].reshape(block + shape)
+            start += size
+            results.append(float(part) if part.ndim == 0 else part)
+        return results[0] if len(results) == 1 else tuple(results)
+
+
+def _python_kernel(module, kind, n_outputs):
+    fn = getattr(module, kind)
+
+    def run(arrays, shape):
+        out = np.empty((n_outputs,) + shape)
+        with np.errstate(all="ignore"):
+            values = fn(*arrays)
+        for k, v in enumerate(values):
+            out[k] = v
+        return out
+    return run
+
+
+def compile_built(built, backend, parallel=False):
+    from . import printing
+    from .compile import load_module
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
+    if backend == "numba":
+        from .numba_backend import numba_kernel
+        source, kernel = numba_kernel(built, parallel)
+    else:
+        if parallel:
+            raise ValueError("parallel=True needs backend='numba'")
+        source = printing.module_source(
+            f"symdiff-generated {built.kind} (python backend).\n\n{built.program.title}",
+            [printing.function_source(built.program, "numpy")])
+        module = load_module(source)
+        kernel = _python_kernel(module, built.kind, len(built.program.outputs))
+    return CompiledFunction(built, backend, source, kernel)
+
+
+def _entry(kind, formulas, wrt, mode, backend, parallel):
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
+    with _gc_paused():
+        built = build(kind, formulas, wrt, mode)
+    return compile_built(built, backend, parallel)
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Building allocates millions of small acyclic objects; cyclic GC passes only slow it down."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def grad(f, wrt=None, mode="auto", backend="numba", parallel=False):
+    """Compile the gradient of one formula.
+
+    >>> g = grad("(a + b) * (b + 1)", wrt=["a", "b"], backend="python")
+    >>> g(a=2, b=1)
+    array([2., 5.])
+
+    ``f`` is text or a SymPy expression; ``wrt`` names the variables (default:
+    all free symbols, sorted by name); other symbols are parameters, still
+    inputs.  ``mode`` is ``"auto"`` (the cheaper by the cost model),
+    ``"forward"`` or ``"reverse"``; ``backend`` is ``"numba"`` (compiled,
+    default) or ``"python"`` (numpy); ``parallel=True`` spreads numba's batch
+    loop over all cores.  With array arguments the result has shape ``(n, *S)``.
+    """
+    return _entry("grad", [f], wrt, mode, backend, parallel)
+
+
+def value_and_grad(f, wrt=None, mode="auto", backend="numba", parallel=False):
+    """Compile a function returning ``(value, gradient)``.
+
+    >>> vg = value_and_grad("(a + b) * (b + 1)", wrt=["a", "b"], mode="forward", backend="python")
+    >>> vg(a=2, b=1)
+    (6.0, array([2., 5.]))
+    """
+    return _entry("value_and_grad", [f], wrt, mode, backend, parallel)
+
+
+def jacobian(fs, wrt=None, mode="auto", backend="numba", parallel=False):
+    """Compile the Jacobian of a list of formulas: result shape ``(m, n, *S)``.
+
+    >>> J = jacobian(["x*y", "sin(x)"], wrt=["x", "y"], backend="python")
+    >>> J(x=0.0, y=2.0)
+    array([[2., 0.],
+           [1., 0.]])
+    """
+    if isinstance(fs, (str, sympy.Basic)):
+        fs = [fs]
+    fs = list(fs)
+    if not fs:
+        raise ValueError("jacobian needs at least one formula")
+    return _entry("jacobian", fs, wrt, mode, backend, parallel)
+
+
+def hessian(f, wrt=None, mode="auto", backend="numba", parallel=False):
+    """Compile the Hessian of one formula, by forward mode over the gradient.
+
+    The gradient is built in reverse mode (``mode="forward"`` builds it in
+    forward mode instead), then differentiated again in forward mode; only
+    the lower triangle is computed and mirrored.  Result shape ``(n, n, *S)``.
+
+    >>> H = hessian("x^2*y", wrt=["x", "y"], backend="python")
+    >>> H(x=3, y=2)
+    array([[4., 6.],
+           [6., 0.]])
+    """
+    return _entry("hessian", [f], wrt, mode, backend, parallel)
+
+
+def diff(f, x):
+    """Symbolic derivative of ``f`` with respect to ``x``, as a SymPy expression.
+
+    Built by reverse mode on symdiff's shared graph (not ``sympy.diff``).
+
+    >>> diff("x^2 + 2*x*y + y^2", "x")
+    2*x + 2*y
+    """
+    g = Graph()
+    root = formula_node(g, f)
+    wrt_syms, _ = resolve_variables(g.free_symbols([root]), [x])
+    (d,) = adjoints(g, root, [g.symbol(wrt_syms[0])])
+    return g.to_sympy([d])[0]

@@ -1,0 +1,83 @@
+"""SymPy function classes for the activation functions SymPy lacks.
+
+symdiff's node kinds are SymPy classes, so ``sigmoid``, ``relu``,
+``leaky_relu`` and ``softplus`` need one each.  They stay unevaluated
+symbols in SymPy output (readable LaTeX), carry derivatives that follow
+symdiff's kink conventions, and can be rewritten into elementary functions
+with ``expr.rewrite(sympy.exp)`` / ``expr.rewrite(sympy.Piecewise)``.
+"""
+
+import sympy
+
+
+class sigmoid(sympy.Function):
+    """Logistic function 1 / (1 + exp(-x))."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return self * (1 - self)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return 1 / (1 + sympy.exp(-x))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sympy.exp)._eval_evalf(prec)
+
+    def _latex(self, printer):
+        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+
+
+class relu(sympy.Function):
+    """Rectified linear unit max(x, 0); relu'(0) = 0."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sympy.Heaviside(self.args[0], 0)
+
+    def _eval_rewrite_as_Piecewise(self, x, **kwargs):
+        return sympy.Piecewise((x, x > 0), (0, True))
+
+    def _eval_rewrite_as_Max(self, x, **kwargs):
+        return sympy.Max(x, 0)
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sympy.Max)._eval_evalf(prec)
+
+
+class leaky_relu(sympy.Function):
+    """x for x > 0, slope*x otherwise; the derivative uses x > 0."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        x, slope = self.args
+        step = sympy.Heaviside(x, 0)
+        if argindex == 1:
+            return slope + (1 - slope) * step
+        return sympy.Min(x, 0)
+
+    def _eval_rewrite_as_Piecewise(self, x, slope, **kwargs):
+        return sympy.Piecewise((x, x > 0), (slope * x, True))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sympy.Piecewise)._eval_evalf(prec)
+
+
+class softplus(sympy.Function):
+    """log(1 + exp(x)), computed without overflow."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return sympy.log(1 + sympy.exp(x))
+
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return sympy.log(1 + sympy.exp(x))
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sympy.exp)._eval_evalf(prec)

@@ -1,0 +1,330 @@
+"""The expression DAG: a hash-consed node table whose kinds are SymPy classes.
+
+A node is an integer id.  ``Graph.kind[v]`` is a SymPy class name (``Add``,
+``sin``, ``Symbol``, ``Number`` ...), ``Graph.args[v]`` a tuple of child ids,
+``Graph.data[v]`` the SymPy atom for leaves.  Interning means the same kind
+with the same children is the same node, so ``(a+b)*(a+b)`` stores one
+``a+b``, and derivative nodes built later share the function's nodes.
+
+Children are always created before their parents, so **ascending node id is
+a topological order**; every walk here is a loop over ids, never recursion
+over expression depth.
+
+The constructors (``add``, ``mul``, ``pow``, ``call``) canonicalise as they
+intern: numeric constants fold exactly (SymPy rationals), ``x+0``, ``x*1``,
+``x*0``, ``x**1``, ``x**0`` disappear, and commutative operands are sorted by
+id so ``a+b`` and ``b+a`` are one node.  Sums and products are *not*
+flattened: flattening a long left-nested chain would copy it quadratically
+and break sharing.
+"""
+
+from fractions import Fraction
+
+import sympy
+
+from .ops import KIND_OF_SYMPY, OPS
+
+LEAF_KINDS = frozenset({"Symbol", "Number", "NumberSymbol"})
+_COMMUTATIVE = frozenset({"Max", "Min", "hypot"})
+
+
+def exact_number(value):
+    """A constant as a Python number: int, Fraction (exact) or float."""
+    if isinstance(value, bool):
+        raise TypeError("booleans are not numbers here")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Fraction):
+        return value.numerator if value.denominator == 1 else value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, sympy.Integer):
+        return int(value)
+    if isinstance(value, sympy.Rational):
+        return Fraction(int(value.p), int(value.q))
+    if isinstance(value, sympy.Float):
+        return float(value)
+    raise TypeError(f"not a real number: {value!r}")
+
+
+def sympy_number(value):
+    if isinstance(value, int):
+        return sympy.Integer(value)
+    if isinstance(value, Fraction):
+        return sympy.Rational(value.numerator, value.denominator)
+    return sympy.Float(value)
+
+
+class Graph:
+    """A table of interned nodes.  See the module docstring."""
+
+    def __init__(self):
+        self.kind = []
+        self.args = []
+        self.data = []
+        self.hints = {}          # node -> naming hint for the printer
+        self._table = {}
+        self.zero = self.number(0)
+        self.one = self.number(1)
+
+    def __len__(self):
+        return len(self.kind)
+
+    # -- interning -----------------------------------------------------------
+    def _intern(self, kind, args, data=None, key=None):
+        if key is None:
+            key = (kind, args)
+        node = self._table.get(key)
+        if node is None:
+            node = len(self.kind)
+            self.kind.append(kind)
+            self.args.append(args)
+            self.data.append(data)
+            self._table[key] = node
+        return node
+
+    def symbol(self, sym):
+        """The node of a SymPy ``Symbol`` (or a name, made into one)."""
+        if isinstance(sym, str):
+            sym = sympy.Symbol(sym)
+        return self._intern("Symbol", (), sym, ("Symbol", sym))
+
+    def number(self, value):
+        """The node of a constant: int and Fraction stay exact, floats are floats.
+
+        Constants are plain Python numbers, not SymPy ones: folding them is on
+        the hot path of building large derivative graphs.
+        """
+        if type(value) is not int:
+            value = exact_number(value)
+        return self._intern("Number", (), value, ("Number", type(value), value))
+
+    def number_symbol(self, value):
+        """A named constant such as ``pi`` or ``E``: kept symbolic, printed as a float."""
+        return self._intern("NumberSymbol", (), value, ("NumberSymbol", value))
+
+    def is_number(self, node):
+        return self.kind[node] == "Number"
+
+    def is_constant(self, node):
+        return self.kind[node] in ("Number", "NumberSymbol")
+
+    # -- canonicalising constructors ------------------------------------------
+    def add(self, *xs):
+        kind, data = self.kind, self.data
+        if len(xs) == 2:        # the common case, kept fast
+            a, b = xs
+            if kind[a] != "Number" and kind[b] != "Number":
+                return self._intern("Add", (a, b) if a < b else (b, a))
+        elif len(xs) == 1:
+            return xs[0]
+        const = 0
+        rest = []
+        for x in xs:
+            if kind[x] == "Number":
+                const = const + data[x]
+            else:
+                rest.append(x)
+        if const != 0:
+            rest.append(self.number(const))
+        if not rest:
+            return self.number(const)
+        if len(rest) == 1:
+            return rest[0]
+        rest.sort()
+        return self._intern("Add", tuple(rest))
+
+    def mul(self, *xs):
+        kind, data, args = self.kind, self.data, self.args
+        if len(xs) == 2:        # the common cases, kept fast
+            a, b = xs
+            ka, kb = kind[a], kind[b]
+            if ka != "Number" and kb != "Number":
+                return self._intern("Mul", (a, b) if a < b else (b, a))
+            if ka != kb:
+                c, y = (data[a], b) if ka == "Number" else (data[b], a)
+                if c == 1:
+                    return y
+                if c != 0 and not (kind[y] == "Mul" and len(args[y]) == 2):
+                    cn = self.number(c)
+                    return self._intern("Mul", (cn, y) if cn < y else (y, cn))
+        elif len(xs) == 1:
+            return xs[0]
+        const = 1
+        rest = []
+        for x in xs:
+            if kind[x] == "Number":
+                const = const * data[x]
+            else:
+                rest.append(x)
+        if const == 0 or not rest:
+            return self.number(const)
+        if len(rest) == 1 and const != 1:
+            # c1 * (c2 * z) -> (c1*c2) * z: one multiplication either way.
+            y = rest[0]
+            if kind[y] == "Mul" and len(args[y]) == 2:
+                a, b = args[y]
+                if kind[a] == "Number" or kind[b] == "Number":
+                    c2, z = (a, b) if kind[a] == "Number" else (b, a)
+                    return self.mul(self.number(const * data[c2]), z)
+        if const != 1:
+            rest.append(self.number(const))
+        if len(rest) == 1:
+            return rest[0]
+        rest.sort()
+        return self._intern("Mul", tuple(rest))
+
+    def pow(self, base, exponent):
+        kind, data = self.kind, self.data
+        if kind[exponent] == "Number":
+            c = data[exponent]
+            if c == 0:
+                return self.one
+            if c == 1:
+                return base
+            b = data[base]
+            if kind[base] == "Number" and isinstance(c, int) and abs(c) <= 64 \
+                    and isinstance(b, (int, Fraction)) and not (b == 0 and c < 0):
+                return self.number(Fraction(b) ** c)
+        if kind[base] == "Number" and data[base] == 1:
+            return self.one
+        if kind[base] == "NumberSymbol" and data[base] is sympy.E:
+            return self.call("exp", exponent)
+        return self._intern("Pow", (base, exponent))
+
+    def neg(self, x):
+        return self.mul(self.number(-1), x)
+
+    def sub(self, x, y):
+        return self.add(x, self.neg(y))
+
+    def div(self, x, y):
+        return self.mul(x, self.pow(y, self.number(-1)))
+
+    def call(self, kind, *xs):
+        """A function node (``sin``, ``Max``, ``Heaviside`` ...)."""
+        if kind in _COMMUTATIVE:
+            xs = tuple(sorted(set(xs)))
+            if len(xs) == 1 and kind in ("Max", "Min"):
+                return xs[0]
+        return self._intern(kind, tuple(xs))
+
+    def call_generic(self, func, *xs):
+        """A node of a SymPy function without an entry in the op table."""
+        return self._intern(func.__name__, tuple(xs), func, ("Generic", func, tuple(xs)))
+
+    # -- walks ----------------------------------------------------------------
+    def reachable(self, roots):
+        """Ids of all nodes the roots depend on (roots included), ascending."""
+        args = self.args
+        mark = bytearray(len(self.kind))
+        stack = [r for r in roots if r is not None]
+        while stack:
+            v = stack.pop()
+            if not mark[v]:
+                mark[v] = 1
+                stack.extend(args[v])
+        return [v for v in range(len(mark)) if mark[v]]
+
+    def depends_on(self, order, sources):
+        """Subset of ``order`` (ascending ids) that depends on any of ``sources``."""
+        args = self.args
+        active = set(sources)
+        for v in order:
+            if v not in active:
+                for a in args[v]:
+                    if a in active:
+                        active.add(v)
+                        break
+        return active
+
+    def free_symbols(self, roots):
+        """SymPy symbols the roots depend on, sorted by name."""
+        syms = [self.data[v] for v in self.reachable(roots) if self.kind[v] == "Symbol"]
+        return sorted(syms, key=lambda s: s.name)
+
+    def operation_count(self, roots):
+        """Arithmetic operations of the expression as written (binary ops count once each)."""
+        count = 0
+        for v in self.reachable(roots):
+            k = self.kind[v]
+            if k in LEAF_KINDS:
+                continue
+            if k in ("Add", "Mul", "Max", "Min"):
+                count += len(self.args[v]) - 1
+            else:
+                count += 1
+        return count
+
+    # -- SymPy in and out --------------------------------------------------------
+    def to_sympy(self, roots):
+        """SymPy expressions of the roots (``None`` stays ``0``)."""
+        kind, args, data = self.kind, self.args, self.data
+        built = {}
+        for v in self.reachable(roots):
+            k = kind[v]
+            if k == "Number":
+                built[v] = sympy_number(data[v])
+                continue
+            if k in LEAF_KINDS:
+                built[v] = data[v]
+                continue
+            xs = [built[a] for a in args[v]]
+            if k == "Add":
+                built[v] = sympy.Add(*xs)
+            elif k == "Mul":
+                built[v] = sympy.Mul(*xs)
+            elif k == "Pow":
+                built[v] = sympy.Pow(*xs)
+            elif k in OPS:
+                built[v] = OPS[k].sympy(*xs)
+            else:
+                built[v] = data[v](*xs)
+        return [sympy.Integer(0) if r is None else built[r] for r in roots]
+
+    def from_sympy(self, expr, substitutions=None):
+        """Intern a SymPy expression (iteratively); returns its node.
+
+        ``substitutions`` maps SymPy sub-expressions to existing nodes.
+        """
+        memo = dict(substitutions or {})
+        stack = [(expr, False)]
+        while stack:
+            e, ready = stack.pop()
+            if e in memo:
+                continue
+            if ready:
+                memo[e] = self._node_of(e, [memo[a] for a in e.args])
+            elif not e.args:
+                memo[e] = self._leaf_of(e)
+            else:
+                stack.append((e, True))
+                stack.extend((a, False) for a in e.args if a not in memo)
+        return memo[expr]
+
+    def _leaf_of(self, e):
+        if isinstance(e, sympy.Symbol):
+            return self.symbol(e)
+        if isinstance(e, (sympy.Integer, sympy.Rational, sympy.Float)):
+            return self.number(e)
+        if isinstance(e, sympy.NumberSymbol) or e is sympy.E:
+            return self.number_symbol(e)
+        raise ValueError(f"symdiff works with real numbers; cannot use {e!r} ({type(e).__name__})")
+
+    def _node_of(self, e, xs):
+        if isinstance(e, sympy.Add):
+            return self.add(*xs)
+        if isinstance(e, sympy.Mul):
+            return self.mul(*xs)
+        if isinstance(e, sympy.Pow):
+            return self.pow(*xs)
+        cls = type(e)
+        kind = KIND_OF_SYMPY.get(cls)
+        if kind is not None:
+            return self.call(kind, *xs)
+        if isinstance(e, sympy.core.function.AppliedUndef):
+            raise ValueError(f"cannot differentiate the undefined function {cls.__name__}(...): "
+                             "give it a formula")
+        if isinstance(e, sympy.Function):
+            return self.call_generic(cls, *xs)
+        raise ValueError(f"symdiff cannot differentiate a SymPy {cls.__name__}: {e}")

@@ -1,0 +1,145 @@
+"""The op table: every operation symdiff knows, in one place.
+
+Two levels share this table:
+
+* **Graph kinds** are SymPy class names (``Add``, ``Mul``, ``Pow``, ``sin``,
+  ``Abs``, ``Heaviside``, ``Max`` ...).  ``Add``, ``Mul`` and ``Pow`` are
+  n-ary/structural like in SymPy and are lowered to arithmetic before code
+  generation; every other graph kind is a *function* that prints one-to-one.
+* **Program ops** are what one line of generated code does: the arithmetic
+  ops ``add sub mul div neg pow sqrt max min`` plus the function kinds.
+
+Each printable op has two spellings: ``numpy`` (the python backend, used on
+whole arrays and on numpy scalars, so IEEE nan/inf come out instead of
+exceptions) and ``scalar`` (the numba backend, one element at a time, compiled
+with ``error_model="numpy"``).  A spelling is a format string over the
+operand names ``{0}``, ``{1}``; operands are always plain names or numbers, so
+repeating one inside a spelling is safe.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.special
+import sympy
+from sympy.codegen.cfunctions import Cbrt, expm1, hypot, log1p
+
+from . import functions
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str                  # graph kind / program op name
+    numpy: str                 # spelling for the python (numpy) backend
+    scalar: str                # spelling for the numba (per element) backend
+    evaluate: object           # numpy callable: the reference semantics
+    category: str              # add | mul | div | transcendental | compare
+    sympy: object = None       # SymPy class (graph kinds only)
+    nargs: int = 1             # arity; 0 means variadic
+    imports: dict = field(default_factory=dict)  # dialect -> import lines
+
+
+def _heaviside_scalar():
+    # numba has no np.heaviside; nan falls through to the last branch.
+    return "(1.0 if {0} > 0.0 else ({1} if {0} == 0.0 else (0.0 if {0} < 0.0 else {0})))"
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softplus(x):
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _leaky_relu(x, slope):
+    return np.where(x > 0.0, x, slope * x)
+
+
+_SIGMOID = "1.0 / (1.0 + np.exp(-{0}))"
+_SOFTPLUS = "np.maximum({0}, 0.0) + np.log1p(np.exp(-np.abs({0})))"
+
+
+def _unary(name, np_name, sympy_cls, category="transcendental", scalar=None):
+    spelling = "np.%s({0})" % np_name
+    return Op(name, spelling, scalar or spelling, getattr(np, np_name), category, sympy_cls)
+
+
+OPS = {op.name: op for op in [
+    # program-level arithmetic (what Add/Mul/Pow lower to)
+    Op("add", "{0} + {1}", "{0} + {1}", np.add, "add", nargs=2),
+    Op("sub", "{0} - {1}", "{0} - {1}", np.subtract, "add", nargs=2),
+    Op("neg", "-{0}", "-{0}", np.negative, "add"),
+    Op("mul", "{0} * {1}", "{0} * {1}", np.multiply, "mul", nargs=2),
+    Op("div", "{0} / {1}", "{0} / {1}", np.divide, "div", nargs=2),
+    Op("pow", "{0} ** {1}", "{0} ** {1}", np.power, "transcendental", nargs=2),
+    Op("sqrt", "np.sqrt({0})", "np.sqrt({0})", np.sqrt, "transcendental"),
+    Op("max", "np.maximum({0}, {1})", "np.maximum({0}, {1})", np.maximum, "compare", nargs=2),
+    Op("min", "np.minimum({0}, {1})", "np.minimum({0}, {1})", np.minimum, "compare", nargs=2),
+    # graph kinds that print one-to-one
+    _unary("sin", "sin", sympy.sin),
+    _unary("cos", "cos", sympy.cos),
+    _unary("tan", "tan", sympy.tan),
+    _unary("asin", "arcsin", sympy.asin),
+    _unary("acos", "arccos", sympy.acos),
+    _unary("atan", "arctan", sympy.atan),
+    _unary("sinh", "sinh", sympy.sinh),
+    _unary("cosh", "cosh", sympy.cosh),
+    _unary("tanh", "tanh", sympy.tanh),
+    _unary("asinh", "arcsinh", sympy.asinh),
+    _unary("acosh", "arccosh", sympy.acosh),
+    _unary("atanh", "arctanh", sympy.atanh),
+    _unary("exp", "exp", sympy.exp),
+    _unary("log", "log", sympy.log),
+    _unary("log1p", "log1p", log1p),
+    _unary("expm1", "expm1", expm1),
+    _unary("Cbrt", "cbrt", Cbrt),
+    _unary("Abs", "abs", sympy.Abs, "compare"),
+    _unary("sign", "sign", sympy.sign, "compare"),
+    _unary("floor", "floor", sympy.floor, "compare"),
+    _unary("ceiling", "ceil", sympy.ceiling, "compare"),
+    Op("erf", "scipy.special.erf({0})", "math.erf({0})", scipy.special.erf, "transcendental",
+       sympy.erf, imports={"numpy": ["import scipy.special"], "scalar": ["import math"]}),
+    Op("atan2", "np.arctan2({0}, {1})", "np.arctan2({0}, {1})", np.arctan2, "transcendental",
+       sympy.atan2, nargs=2),
+    Op("hypot", "np.hypot({0}, {1})", "np.hypot({0}, {1})", np.hypot, "transcendental",
+       hypot, nargs=2),
+    Op("Heaviside", "np.heaviside({0}, {1})", _heaviside_scalar(), np.heaviside, "compare",
+       sympy.Heaviside, nargs=2),
+    Op("Max", "", "", None, "compare", sympy.Max, nargs=0),
+    Op("Min", "", "", None, "compare", sympy.Min, nargs=0),
+    Op("sigmoid", _SIGMOID, _SIGMOID, _sigmoid, "transcendental", functions.sigmoid),
+    Op("relu", "np.maximum({0}, 0.0)", "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0),
+       "compare", functions.relu),
+    Op("leaky_relu", "np.where({0} > 0.0, {0}, {1} * {0})", "({0} if {0} > 0.0 else {1} * {0})",
+       _leaky_relu, "compare", functions.leaky_relu, nargs=2),
+    Op("softplus", _SOFTPLUS, _SOFTPLUS, _softplus, "transcendental", functions.softplus),
+]}
+
+#: Graph kinds whose SymPy class we recognise, by class.
+KIND_OF_SYMPY = {op.sympy: op.name for op in OPS.values() if op.sympy is not None}
+
+#: The expression language's function names -> (graph kind, number of arguments;
+#: 0 = one or more).  ``sqrt``, ``pow`` and ``heaviside`` are spelled through
+#: Pow / Heaviside(x, 1/2) exactly as SymPy represents them.
+LANGUAGE_FUNCTIONS = {
+    "sin": ("sin", 1), "cos": ("cos", 1), "tan": ("tan", 1),
+    "asin": ("asin", 1), "acos": ("acos", 1), "atan": ("atan", 1),
+    "atan2": ("atan2", 2),
+    "sinh": ("sinh", 1), "cosh": ("cosh", 1), "tanh": ("tanh", 1),
+    "asinh": ("asinh", 1), "acosh": ("acosh", 1), "atanh": ("atanh", 1),
+    "exp": ("exp", 1), "log": ("log", 1), "log1p": ("log1p", 1), "expm1": ("expm1", 1),
+    "sqrt": ("sqrt", 1), "cbrt": ("Cbrt", 1), "pow": ("Pow", 2),
+    "abs": ("Abs", 1), "sign": ("sign", 1), "floor": ("floor", 1), "ceil": ("ceiling", 1),
+    "min": ("Min", 0), "max": ("Max", 0), "heaviside": ("Heaviside", 1),
+    "sigmoid": ("sigmoid", 1), "relu": ("relu", 1), "leaky_relu": ("leaky_relu", 2),
+    "softplus": ("softplus", 1), "erf": ("erf", 1), "hypot": ("hypot", 2),
+}
+
+#: Constants of the language.
+LANGUAGE_CONSTANTS = {"pi": sympy.pi, "E": sympy.E}
+
+#: Names that can never be variables.
+RESERVED_NAMES = frozenset(LANGUAGE_FUNCTIONS) | frozenset(LANGUAGE_CONSTANTS)
+
+CATEGORIES = ("add", "mul", "div", "transcendental", "compare")

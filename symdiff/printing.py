@@ -1,0 +1,89 @@
+"""Printing: a Program as readable, deterministic Python source.
+
+One statement per line, names from the program, a docstring saying what the
+function computes, the mode and the call order, and only the imports the
+code uses.  Spellings come from the op table: the ``numpy`` dialect (python
+backend: arrays and numpy scalars) or the ``scalar`` dialect (numba: one
+element at a time).
+"""
+
+import math
+import re
+
+from .ops import OPS
+
+_IMPORTS = (
+    (re.compile(r"\bnp\."), "import numpy as np"),
+    (re.compile(r"\bmath\."), "import math"),
+    (re.compile(r"\bscipy\.special\."), "import scipy.special"),
+    (re.compile(r"\bnumba\."), "import numba"),
+)
+
+
+def format_constant(value):
+    if math.isnan(value):
+        return "np.nan"
+    if math.isinf(value):
+        return "np.inf" if value > 0 else "-np.inf"
+    return repr(value)
+
+
+def _operand(a):
+    return a if isinstance(a, str) else format_constant(a)
+
+
+def statement(ins, dialect):
+    """One line of code for instruction ``ins``."""
+    args = [_operand(a) for a in ins.args]
+    if ins.op == "pow" and isinstance(ins.args[0], float) and ins.args[0] < 0:
+        args[0] = f"({args[0]})"       # -2.0 ** x would mean -(2.0 ** x)
+    if ins.op == "neg" and args[0].startswith("-"):
+        args[0] = f"({args[0]})"
+    spelling = getattr(OPS[ins.op], dialect)
+    return f"{ins.target} = {spelling.format(*args)}"
+
+
+def body_lines(program, dialect):
+    return [statement(ins, dialect) for ins in program.body]
+
+
+def return_expression(program):
+    outs = [_operand(o) for o in program.outputs]
+    return "(" + ", ".join(outs) + ("," if len(outs) == 1 else "") + ")"
+
+
+def docstring(text, indent=""):
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    lines = text.splitlines() or [""]
+    if len(lines) == 1:
+        return f'{indent}"""{lines[0]}"""'
+    inner = "\n".join((indent + line) if line else "" for line in lines[1:])
+    return f'{indent}"""{lines[0]}\n{inner}\n{indent}"""'
+
+
+def imports_for(code):
+    """The import lines ``code`` needs, in a fixed order."""
+    return [line for pattern, line in _IMPORTS if pattern.search(code)]
+
+
+def function_source(program, dialect="numpy", name=None, decorator=None):
+    """``def name(inputs): ...`` computing the program's outputs as a tuple."""
+    name = name or program.name
+    lines = [] if decorator is None else [decorator]
+    lines.append(f"def {name}({', '.join(program.inputs)}):")
+    lines.append(docstring(program.title + "\n\nReturns (" + ", ".join(program.output_labels) + ").",
+                           "    "))
+    lines.extend("    " + line for line in body_lines(program, dialect))
+    lines.append("    return " + return_expression(program))
+    return "\n".join(lines) + "\n"
+
+
+def module_source(header, functions):
+    """A whole module: docstring ``header``, the imports the code uses, the functions."""
+    code = "\n\n".join(functions)
+    parts = [docstring(header)]
+    imports = imports_for(code)
+    if imports:
+        parts.append("\n".join(imports))
+    parts.append(code)
+    return "\n\n\n".join(p.rstrip("\n") for p in parts) + "\n"

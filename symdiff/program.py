@@ -1,0 +1,134 @@
+"""The straight-line program IR: a Wengert list.
+
+A :class:`Program` is immutable: named inputs, a body of instructions each
+doing *one* operation (``t3 = t1 * t2``), and output operands.  An operand is
+a variable name (``str``) or a constant (``float``).  :func:`check` verifies
+that every name is assigned exactly once, before use; :func:`interpret` runs a
+program with numpy and is the oracle every backend is tested against.
+"""
+
+import keyword
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from .ops import CATEGORIES, OPS
+
+
+class Instr(NamedTuple):
+    """One line: ``target = op(*args)``."""
+
+    target: str
+    op: str
+    args: tuple
+
+
+@dataclass(frozen=True)
+class Program:
+    """Straight-line code: ``inputs`` -> ``body`` -> ``outputs``.
+
+    ``output_labels`` name the outputs for humans (``"f"``, ``"df/da"``);
+    ``title`` says what the program computes.
+    """
+
+    name: str
+    inputs: tuple
+    body: tuple
+    outputs: tuple
+    output_labels: tuple
+    title: str = ""
+
+    def replace(self, **changes):
+        fields = dict(self.__dict__)
+        fields.update(changes)
+        return Program(**fields)
+
+    @property
+    def operation_count(self):
+        """Arithmetic operations executed: one per instruction, ``k-1`` for none."""
+        return len(self.body)
+
+    def operation_counts(self):
+        """Operations by category: add (add/sub/neg), mul, div, transcendental, compare."""
+        counts = dict.fromkeys(CATEGORIES, 0)
+        for ins in self.body:
+            counts[OPS[ins.op].category] += 1
+        return counts
+
+    def peak_live(self):
+        """Most temporaries alive at once (inputs not counted; outputs live to the end)."""
+        last_use = {}
+        for i, ins in enumerate(self.body):
+            for a in ins.args:
+                if isinstance(a, str):
+                    last_use[a] = i
+        end = len(self.body)
+        for o in self.outputs:
+            if isinstance(o, str):
+                last_use[o] = end
+        dying = {}
+        for name, i in last_use.items():
+            dying.setdefault(i, []).append(name)
+        inputs = set(self.inputs)
+        live = peak = 0
+        for i, ins in enumerate(self.body):
+            live += 1
+            peak = max(peak, live)
+            live -= sum(1 for n in dying.get(i, ()) if n not in inputs)
+        return peak
+
+
+class ProgramError(ValueError):
+    """A malformed program (a bug in whatever built it)."""
+
+
+#: Program-level ops: everything in the op table except the structural graph kinds.
+PROGRAM_OPS = frozenset(name for name, op in OPS.items() if op.numpy)
+
+
+def check(program):
+    """Raise :class:`ProgramError` unless every name is defined once, before use."""
+    defined = set()
+    for name in program.inputs:
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise ProgramError(f"input {name!r} is not a valid identifier")
+        if name in defined:
+            raise ProgramError(f"input {name!r} appears twice")
+        defined.add(name)
+    for i, ins in enumerate(program.body):
+        if ins.op not in PROGRAM_OPS:
+            raise ProgramError(f"instruction {i} ({ins.target}): unknown op {ins.op!r}")
+        if len(ins.args) != OPS[ins.op].nargs:
+            raise ProgramError(f"instruction {i} ({ins.target}): {ins.op} takes "
+                               f"{OPS[ins.op].nargs} operands, got {len(ins.args)}")
+        for a in ins.args:
+            if isinstance(a, str):
+                if a not in defined:
+                    raise ProgramError(f"instruction {i} ({ins.target}) uses {a!r} before it is defined")
+            elif not isinstance(a, float):
+                raise ProgramError(f"instruction {i} ({ins.target}): operand {a!r} is not a name or float")
+        if ins.target in defined:
+            raise ProgramError(f"instruction {i} assigns {ins.target!r} a second time")
+        if not ins.target.isidentifier() or keyword.iskeyword(ins.target):
+            raise ProgramError(f"instruction {i}: {ins.target!r} is not a valid identifier")
+        defined.add(ins.target)
+    for o in program.outputs:
+        if isinstance(o, str) and o not in defined:
+            raise ProgramError(f"output {o!r} is never defined")
+    if len(program.outputs) != len(program.output_labels):
+        raise ProgramError("outputs and output_labels differ in length")
+    return program
+
+
+def interpret(program, *args):
+    """Run ``program`` with numpy on positional ``args``; returns the list of outputs.
+
+    IEEE semantics: nan and inf come out, warnings are silenced, nothing raises.
+    """
+    env = dict(zip(program.inputs, (np.asarray(a, dtype=np.float64) for a in args)))
+    with np.errstate(all="ignore"):
+        for ins in program.body:
+            env[ins.target] = OPS[ins.op].evaluate(
+                *[env[a] if isinstance(a, str) else a for a in ins.args])
+    return [env[o] if isinstance(o, str) else o for o in program.outputs]
