@@ -183,6 +183,11 @@ class Built:
 
 def build(kind, formulas, wrt=None, mode="auto", optimized=True):
     """Build the derivative program of ``kind`` for ``formulas`` (a list)."""
+    with _gc_paused():
+        return _build(kind, formulas, wrt, mode, optimized)
+
+
+def _build(kind, formulas, wrt, mode, optimized):
     _check_mode(mode)
     problem = prepare(formulas, wrt)
     g, roots, xs = problem.graph, problem.roots, problem.wrt_nodes
@@ -351,9 +356,7 @@ def compile_built(built, backend, parallel=False):
 def _entry(kind, formulas, wrt, mode, backend, parallel):
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
-    with _gc_paused():
-        built = build(kind, formulas, wrt, mode)
-    return compile_built(built, backend, parallel)
+    return compile_built(build(kind, formulas, wrt, mode), backend, parallel)
 
 
 @contextlib.contextmanager

@@ -52,6 +52,9 @@ def input_identifiers(names):
     return result
 
 
+_BINARY = {"Add": "add", "Mul": "mul"}
+
+
 class _Lowering:
     def __init__(self, g, input_names):
         self.g = g
@@ -61,6 +64,15 @@ class _Lowering:
         self.counter = 0
 
     # -- operand classification ------------------------------------------------
+    def _plain(self, a):
+        """True when node ``a`` is used as itself (no constant, negation or reciprocal)."""
+        k = self.g.kind[a]
+        if k == "Mul":
+            return self._negated(a) is None
+        if k == "Pow":
+            return self._reciprocal(a) is None
+        return k not in ("Number", "NumberSymbol")
+
     def _negated(self, a):
         """``y`` when node ``a`` is ``Mul(-1, y)``, else None."""
         g = self.g
@@ -88,9 +100,9 @@ class _Lowering:
         if kind in LEAF_KINDS:
             return ()
         if kind == "Add":
-            deps = [self._negated(a) or a for a in g.args[v]]
+            deps = [a if (y := self._negated(a)) is None else y for a in g.args[v]]
         elif kind == "Mul":
-            deps = [self._reciprocal(a) or a for a in g.args[v]]
+            deps = [a if (y := self._reciprocal(a)) is None else y for a in g.args[v]]
         else:
             deps = g.args[v]
         return [d for d in deps if not g.is_constant(d)]
@@ -140,6 +152,14 @@ class _Lowering:
     def emit(self, v):
         g = self.g
         kind = g.kind[v]
+        if kind in _BINARY:
+            # fast path for the common case: two plain operands, one instruction
+            a, b = g.args[v] if len(g.args[v]) == 2 else (None, None)
+            if a is not None and self._plain(a) and self._plain(b):
+                self.body.append(Instr(self.final_name(v) if v in g.hints else self.fresh(),
+                                       _BINARY[kind], (self.names[a], self.names[b])))
+                self.names[v] = self.body[-1].target
+                return
         if kind == "Symbol":
             raise ValueError(f"symbol {g.data[v]} is not an input of this program")
         if kind == "Add":

@@ -18,11 +18,6 @@ from .ops import OPS
 from .program import Instr
 
 _COMMUTATIVE = frozenset({"add", "mul", "max", "min", "hypot"})
-_PEEPHOLE = frozenset({"add", "sub", "neg"})     # rewrites that look at operand definitions
-
-
-def _sort_key(operand):
-    return (0, operand) if isinstance(operand, str) else (1, str(operand))
 
 
 def _simplify(op, args, defs):
@@ -78,28 +73,45 @@ def _simplify(op, args, defs):
 def optimize(program):
     """Return an equivalent, smaller program (same inputs, outputs and names)."""
     substitution = {}    # name -> operand it equals
-    defs = {}            # name -> its instruction (for neg peepholes)
+    defs = {}            # name -> its neg instruction (for the peepholes)
     seen = {}            # (op, operands) -> name already computing it
     body = []
     lookup = substitution.get
+    negated = set()      # names defined by a neg instruction
     for ins in program.body:
-        op = ins.op
+        target, op, args = ins
         # floats are never keys, so .get(a, a) leaves constants alone
-        args = tuple([lookup(a, a) for a in ins.args])
-        if op in _PEEPHOLE or any(type(a) is float for a in args):
+        if len(args) == 2:
+            a, b = args
+            args = (lookup(a, a), lookup(b, b))
+            a, b = args
+            special = type(a) is float or type(b) is float or a in negated or b in negated
+        else:
+            args = tuple([lookup(a, a) for a in args])
+            special = any(type(a) is float or a in negated for a in args)
+        if special:
             result = _simplify(op, args, defs)
             if type(result) is not tuple:
-                substitution[ins.target] = result
+                substitution[target] = result
                 continue
             op, args = result
-        key = (op, tuple(sorted(args, key=_sort_key)) if op in _COMMUTATIVE and len(args) == 2 else args)
+        if op in _COMMUTATIVE and len(args) == 2:
+            a, b = args
+            if type(a) is type(b):
+                key = (op, (a, b) if a <= b else (b, a))
+            else:       # a name and a constant: the name first
+                key = (op, (a, b) if type(a) is str else (b, a))
+        else:
+            key = (op, args)
         existing = seen.get(key)
         if existing is not None:
-            substitution[ins.target] = existing
+            substitution[target] = existing
             continue
-        seen[key] = ins.target
-        new = ins if (op == ins.op and args == ins.args) else Instr(ins.target, op, args)
-        defs[ins.target] = new
+        seen[key] = target
+        new = ins if (op == ins.op and args == ins.args) else Instr(target, op, args)
+        if op == "neg":
+            negated.add(target)
+            defs[target] = new
         body.append(new)
     outputs = tuple(lookup(o, o) for o in program.outputs)
     return program.replace(body=tuple(eliminate_dead_code(body, outputs)), outputs=outputs)

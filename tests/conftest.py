@@ -1,0 +1,46 @@
+"""Shared test helpers: independent oracles for values and derivatives."""
+
+import os
+import tempfile
+
+import numpy as np
+import pytest
+import sympy
+
+# Generated modules of the test run go to one fresh cache directory, so tests
+# see cold-cache behaviour and never depend on what an earlier run left behind.
+os.environ.setdefault("SYMDIFF_CACHE_DIR", tempfile.mkdtemp(prefix="symdiff-test-cache-"))
+
+
+def central_difference(f, point, name, h=1e-6):
+    """d f / d name at ``point`` (a dict) by central finite differences, with a scaled step."""
+    x = point[name]
+    step = h * max(1.0, abs(x))
+    up = dict(point, **{name: x + step})
+    down = dict(point, **{name: x - step})
+    return (f(**up) - f(**down)) / (2 * step)
+
+
+def _at(expr, point):
+    """Evaluate ``expr`` at ``point`` with 30 significant digits (exact binary inputs)."""
+    exact = {s: sympy.Float(point[s.name], 30) for s in expr.free_symbols}
+    return float(expr.xreplace(exact).evalf(30))
+
+
+def sympy_gradient(expr, wrt, point):
+    """Gradient by SymPy's own ``diff`` at ``point`` (names -> floats); nan where SymPy has none."""
+    symbols = {s.name: s for s in expr.free_symbols}
+    result = []
+    for w in wrt:
+        d = sympy.diff(expr, symbols.get(w, sympy.Symbol(w)))
+        result.append(np.nan if d.has(sympy.Derivative) else _at(d, point))
+    return np.array(result)
+
+
+def sympy_value(expr, point):
+    return _at(expr, point)
+
+
+@pytest.fixture
+def fd():
+    return central_difference

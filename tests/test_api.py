@@ -1,0 +1,215 @@
+"""The public API against the seeds' worked examples, shapes and errors (python backend)."""
+
+import math
+
+import numpy as np
+import pytest
+import sympy
+
+import symdiff as sd
+from conftest import central_difference, sympy_gradient, sympy_value
+
+MODES = ["forward", "reverse"]
+
+
+# -- the seeds' worked examples, hand-worked values -----------------------------------
+@pytest.mark.parametrize("mode", MODES)
+def test_colah_computational_graph(mode):
+    vg = sd.value_and_grad("(a + b) * (b + 1)", wrt=["a", "b"], mode=mode, backend="python")
+    value, gradient = vg(a=2, b=1)
+    assert value == 6.0
+    np.testing.assert_array_equal(gradient, [2.0, 5.0])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_apple_shop(mode):
+    vg = sd.value_and_grad("apple * num * tax", wrt=["apple", "num", "tax"], mode=mode, backend="python")
+    value, gradient = vg(apple=100, num=2, tax=1.1)
+    assert value == pytest.approx(220.0)
+    np.testing.assert_allclose(gradient, [2.2, 110.0, 200.0])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cs231n_simple_circuit(mode):
+    g = sd.grad("(x + y) * z", wrt=["x", "y", "z"], mode=mode, backend="python")
+    np.testing.assert_array_equal(g(x=-2, y=5, z=-4), [-4.0, -4.0, 3.0])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sigmoid_neuron(mode):
+    text = "1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))"
+    vg = sd.value_and_grad(text, wrt=["w0", "w1", "w2", "x0", "x1"], mode=mode, backend="python")
+    value, gradient = vg(w0=2, w1=-3, w2=-3, x0=-1, x1=-2)
+    s = 1 / (1 + math.exp(-1.0))                   # the dot product is 1
+    assert value == pytest.approx(s)
+    local = s * (1 - s)                             # 0.19661193...
+    np.testing.assert_allclose(gradient, [-local, -2 * local, local, 2 * local, -3 * local])
+    np.testing.assert_allclose(gradient[:3], [-0.19661193, -0.39322387, 0.19661193], atol=1e-8)
+
+
+STAGED = "(x + sigmoid(y)) / (sigmoid(x) + (x + y)^2)"
+TOY_NETWORK = "(beta3 + omega3*cos(beta2 + omega2*exp(beta1 + omega1*sin(beta0 + omega0*x))) - y)^2"
+TOY_PARAMS = ["beta0", "omega0", "beta1", "omega1", "beta2", "omega2", "beta3", "omega3"]
+
+
+def _oracle(text):
+    """The formula rewritten in SymPy's own functions (sigmoid spelled out)."""
+    sig = sympy.Lambda(sympy.Symbol("u"), 1 / (1 + sympy.exp(-sympy.Symbol("u"))))
+    return sd.parse(text).replace(lambda e: e.func.__name__ == "sigmoid", lambda e: sig(e.args[0]))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_staged_example(mode):
+    point = {"x": 3.0, "y": -4.0}
+    vg = sd.value_and_grad(STAGED, wrt=["x", "y"], mode=mode, backend="python")
+    value, gradient = vg(**point)
+    oracle = _oracle(STAGED)
+    assert value == pytest.approx(sympy_value(oracle, point), rel=1e-13)
+    np.testing.assert_allclose(gradient, sympy_gradient(oracle, ["x", "y"], point), rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_toy_network_loss_all_eight_parameters(mode):
+    point = dict(zip(TOY_PARAMS, [0.1, 0.5, -0.2, 0.8, 0.3, -0.6, 0.05, 1.2]), x=0.7, y=0.4)
+    vg = sd.value_and_grad(TOY_NETWORK, wrt=TOY_PARAMS, mode=mode, backend="python")
+    value, gradient = vg(**point)
+    oracle = sd.parse(TOY_NETWORK)
+    np.testing.assert_allclose(gradient, sympy_gradient(oracle, TOY_PARAMS, point), rtol=1e-12)
+
+    def f(**p):
+        return vg(**p)[0]
+    fd = [central_difference(f, point, name) for name in TOY_PARAMS]
+    np.testing.assert_allclose(gradient, fd, rtol=1e-6, atol=1e-9)
+
+
+def test_diff_is_symbolic_and_simplified():
+    x, y = sympy.symbols("x y")
+    d = sd.diff("x^2 + 2*x*y + y^2", "x")
+    assert isinstance(d, sympy.Expr)
+    assert d == 2 * x + 2 * y
+    assert sd.diff(sympy.sin(x) * y, x) == y * sympy.cos(x)
+    assert sd.diff("y", "x") == 0
+
+
+# -- call conventions, shapes -----------------------------------------------------------
+def test_inputs_wrt_first_then_parameters_sorted():
+    g = sd.grad("c*x^2 + a*y", wrt=["y", "x"], backend="python")
+    assert [s.name for s in g.inputs] == ["y", "x", "a", "c"]
+    assert [s.name for s in g.wrt] == ["y", "x"]
+    assert all(isinstance(s, sympy.Symbol) for s in g.inputs)
+    np.testing.assert_allclose(g(2.0, 3.0, 5.0, 7.0), [5.0, 42.0])
+    np.testing.assert_allclose(g(2.0, 3.0, c=7.0, a=5.0), [5.0, 42.0])
+
+
+def test_default_wrt_is_all_symbols_sorted_by_name():
+    g = sd.grad("b*a + c", backend="python")
+    assert [s.name for s in g.wrt] == ["a", "b", "c"]
+
+
+def test_sympy_expression_in():
+    x, y = sympy.symbols("x y")
+    g = sd.grad(sympy.sin(x) * y, wrt=[x, y], backend="python")
+    np.testing.assert_allclose(g(x=0.5, y=2.0), [2 * math.cos(0.5), math.sin(0.5)])
+
+
+def test_attributes():
+    g = sd.grad("(a + b) * (b + 1)", wrt=["a", "b"], mode="reverse", backend="python")
+    assert g.mode == "reverse" and g.backend == "python"
+    assert "def grad(a, b):" in g.source
+    assert "adj_b" in g.source
+
+
+def test_scalars_give_float64():
+    g = sd.grad("x*y", backend="python")
+    out = g(x=1, y=2)
+    assert out.dtype == np.float64 and out.shape == (2,)
+    value, gradient = sd.value_and_grad("x*y", backend="python")(x=1, y=2)
+    assert type(value) is float
+
+
+def test_broadcast_shapes():
+    a = np.linspace(0, 1, 3)[:, None]
+    b = np.linspace(1, 2, 4)
+    g = sd.grad("(a + b) * (b + 1)", wrt=["a", "b"], backend="python")
+    out = g(a=a, b=b)
+    assert out.shape == (2, 3, 4)
+    np.testing.assert_allclose(out[0], np.broadcast_to(b + 1, (3, 4)))
+    np.testing.assert_allclose(out[1], a + 2 * b + 1)
+    value, grad = sd.value_and_grad("(a + b) * (b + 1)", backend="python")(a=a, b=b)
+    assert value.shape == (3, 4) and grad.shape == (2, 3, 4)
+    J = sd.jacobian(["a*b", "sin(a)", "b"], wrt=["a", "b"], backend="python")(a=a, b=b)
+    assert J.shape == (3, 2, 3, 4)
+    np.testing.assert_array_equal(J[2, 1], np.ones((3, 4)))
+    H = sd.hessian("a^2*b", wrt=["a", "b"], backend="python")(a=a, b=b)
+    assert H.shape == (2, 2, 3, 4)
+    np.testing.assert_allclose(H[0, 1], np.broadcast_to(2 * a, (3, 4)))
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse", "auto"])
+def test_jacobian_and_hessian_values(mode):
+    J = sd.jacobian(["x*y", "sin(x)"], wrt=["x", "y"], mode=mode, backend="python")
+    np.testing.assert_allclose(J(x=0.5, y=2.0), [[2.0, 0.5], [math.cos(0.5), 0.0]])
+    H = sd.hessian("x^2*y + exp(x*y)", wrt=["x", "y"], mode=mode, backend="python")
+    x, y = 0.5, 2.0
+    e = math.exp(x * y)
+    np.testing.assert_allclose(H(x=x, y=y), [[2 * y + y * y * e, 2 * x + e + x * y * e],
+                                             [2 * x + e + x * y * e, x * x * e]])
+
+
+def test_auto_mode_picks_by_shape():
+    assert sd.grad("a*b*c", backend="python").mode == "reverse"
+    fan_out = [f"sin({k}*x)" for k in range(1, 6)]
+    assert sd.jacobian(fan_out, wrt=["x"], backend="python").mode == "forward"
+
+
+def test_wrt_variable_absent_from_formula_has_zero_derivative():
+    g = sd.grad("x^2", wrt=["x", "y"], backend="python")
+    np.testing.assert_array_equal(g(x=3.0, y=1.0), [6.0, 0.0])
+
+
+def test_deep_formula_gradient_matches_sympy():
+    depth = 40
+    text = "x"
+    for k in range(depth):
+        text = f"sin({text})" if k % 2 else f"exp({text})"
+    for mode in MODES:
+        (d,) = sd.grad(text, mode=mode, backend="python")(x=0.1)
+        assert d == pytest.approx(sympy_gradient(sd.parse(text), ["x"], {"x": 0.1})[0], rel=1e-12)
+
+
+# -- errors ---------------------------------------------------------------------------
+def test_call_errors_name_the_argument():
+    g = sd.grad("(a + b) * (b + 1)", wrt=["a", "b"], backend="python")
+    with pytest.raises(TypeError, match="missing argument 'b'"):
+        g(a=1)
+    with pytest.raises(TypeError, match="unknown argument 'c'"):
+        g(a=1, b=2, c=3)
+    with pytest.raises(TypeError, match="multiple values for argument 'a'"):
+        g(1, 2, a=1)
+    with pytest.raises(TypeError, match="takes 2 arguments"):
+        g(1, 2, 3)
+    with pytest.raises(TypeError, match="argument 'a' must be a real number"):
+        g(a="two", b=1)
+    with pytest.raises(ValueError, match="do not broadcast"):
+        g(a=np.ones(3), b=np.ones(4))
+
+
+def test_build_errors():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        sd.grad("x", mode="sideways", backend="python")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        sd.grad("x", backend="fortran")
+    with pytest.raises(ValueError, match="more than once"):
+        sd.grad("x*y", wrt=["x", "x"], backend="python")
+    with pytest.raises(ValueError, match="'sin' is a function or constant"):
+        sd.grad("x", wrt=["sin"], backend="python")
+    with pytest.raises(sd.ParseError):
+        sd.grad("x +* y", backend="python")
+    with pytest.raises(TypeError, match="must be a str or a SymPy expression"):
+        sd.grad(3j, backend="python")
+
+
+def test_every_public_function_has_a_docstring_with_an_example():
+    for name in sd.__all__:
+        obj = getattr(sd, name)
+        assert obj.__doc__ and (">>>" in obj.__doc__ or name == "ParseError"), name

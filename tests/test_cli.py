@@ -1,0 +1,57 @@
+"""The command line, run as a user runs it: a subprocess."""
+
+import subprocess
+import sys
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "symdiff.cli", *args], capture_output=True, text=True)
+
+
+def test_grad_prints_value_and_gradient():
+    r = run("grad", "(a+b)*(b+1)", "--wrt", "a,b", "--at", "a=2,b=1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[:3] == ["f(a=2, b=1) = 6", "df/da = 2", "df/db = 5"]
+
+
+def test_grad_with_numba_backend():
+    r = run("grad", "apple*num*tax", "--at", "apple=100,num=2,tax=1.1", "--backend", "numba")
+    assert r.returncode == 0, r.stderr
+    assert "df/dapple = 2.2" in r.stdout and "df/dnum   = 110" in r.stdout
+
+
+def test_diff_prints_the_symbolic_derivative():
+    r = run("diff", "x^2 + 2*x*y + y^2", "--wrt", "x")
+    assert r.returncode == 0
+    assert r.stdout.strip() == "d/dx: 2*x + 2*y"
+
+
+def test_source_prints_the_program():
+    r = run("source", "(a+b)*(b+1)", "--wrt", "a,b", "--mode", "reverse")
+    assert r.returncode == 0
+    assert "def grad(a, b):" in r.stdout and "adj_b = t0 + t1" in r.stdout
+    r = run("source", "x*y;sin(x)", "--kind", "jacobian", "--backend", "numba")
+    assert "@numba.njit" in r.stdout and "def jacobian(x, y):" in r.stdout
+
+
+def test_bad_formula_is_a_short_error_with_a_caret():
+    r = run("grad", "(a+b))*2", "--at", "a=1,b=2")
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert r.stderr.splitlines() == ["symdiff: error: unmatched ')' (at position 6)",
+                                     "  (a+b))*2", "       ^"]
+
+
+def test_bad_point_and_missing_values_are_short_errors():
+    r = run("grad", "a*b", "--at", "a=1,b=x")
+    assert r.returncode == 2 and "'x' is not a number" in r.stderr and "Traceback" not in r.stderr
+    r = run("grad", "a*b", "--at", "a=1")
+    assert r.returncode == 2 and "missing argument 'b'" in r.stderr
+    r = run("grad", "a*b", "--at", "a=1,b=2,c=3")
+    assert r.returncode == 2 and "unknown argument 'c'" in r.stderr
+
+
+def test_help_has_examples():
+    for command in ("grad", "diff", "source"):
+        r = run(command, "--help")
+        assert r.returncode == 0 and "example:" in r.stdout and "symdiff " + command in r.stdout

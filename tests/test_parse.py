@@ -1,0 +1,125 @@
+"""The parser: the language of DESIGN.md, precise errors, and never executing anything."""
+
+import string
+
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import symdiff as sd
+from symdiff.graph import Graph
+from symdiff.parse import parse_to_graph
+
+a, b, c, x, y = sympy.symbols("a b c x y")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("(a + b) * (b + 1)", (a + b) * (b + 1)),
+    ("-x^2", -x ** 2),
+    ("-x**2", -x ** 2),
+    ("2^-x", 2 ** (-x)),
+    ("x^y^2", x ** (y ** 2)),
+    ("a - b - c", a - b - c),
+    ("a / b / c", a / b / c),
+    ("a - -b", a + b),
+    ("+a", a),
+    ("2*-a", -2 * a),
+    ("1e-3 * x + .5 + 2.", sympy.Float("0.001") * x + sympy.Float("0.5") + sympy.Float("2.0")),
+    ("pi * E", sympy.pi * sympy.E),
+    ("E^x", sympy.exp(x)),
+    ("sqrt(x) + cbrt(y)", sympy.sqrt(x) + sympy.codegen.cfunctions.Cbrt(y)),
+    ("pow(x, 3)", x ** 3),
+    ("atan2(y, x)", sympy.atan2(y, x)),
+    ("max(a, b, c) + min(a, b)", sympy.Max(a, b, c) + sympy.Min(a, b)),
+    ("heaviside(x)", sympy.Heaviside(x, sympy.Rational(1, 2))),
+    ("w_1 * beta0", sympy.Symbol("w_1") * sympy.Symbol("beta0")),
+    ("ceil(x) + floor(x) + abs(x) + sign(x)",
+     sympy.ceiling(x) + sympy.floor(x) + sympy.Abs(x) + sympy.sign(x)),
+])
+def test_parses_to_the_expected_sympy_expression(text, expected):
+    assert sd.parse(text) == expected
+
+
+def test_integers_stay_exact():
+    assert sd.parse("x/3") == x / 3
+    assert sd.parse("2^10") == 1024
+
+
+@pytest.mark.parametrize("text,position,words", [
+    ("(a+b))*2", 6, "unmatched ')'"),
+    ("foo(x)", 1, "unknown function 'foo'"),
+    ("sin + 1", 1, "'sin' is a function"),
+    ("2x", 2, "use '*' to multiply"),
+    ("atan2(x)", 1, "atan2() takes 2 arguments, got 1"),
+    ("x +", 4, "found the end of the formula"),
+    ("(x", 1, "missing ')'"),
+    ("sin(x", 1, "missing ')' to close sin("),
+    ("x @ y", 3, "unexpected character '@'"),
+    ("sin()", 5, "needs arguments"),
+    ("a, b", 2, "',' outside a function call"),
+    ("", 1, "empty"),
+    ("pi(2)", 1, "unknown function 'pi'"),
+    ("x * * y", 5, "expected a number, a name or '('"),
+    ("leaky_relu(x)", 1, "takes 2 arguments"),
+])
+def test_errors_carry_position_and_caret(text, position, words):
+    with pytest.raises(sd.ParseError) as info:
+        sd.parse(text)
+    err = info.value
+    assert isinstance(err, ValueError)
+    assert err.position == position
+    assert words in str(err)
+    # the caret sits under the 1-based position in the echoed text
+    lines = str(err).splitlines()
+    assert lines[-1].index("^") - 2 == position - 1
+    assert lines[-2] == "  " + text
+
+
+def test_error_caret_on_the_right_line_of_multiline_text():
+    with pytest.raises(sd.ParseError) as info:
+        sd.parse("a +\n b $")
+    assert info.value.position == 8
+    assert str(info.value).splitlines()[-2:] == ["   b $", "     ^"]
+
+
+def test_deep_nesting_parses_without_recursion():
+    depth = 100_000
+    text = "sin(" * depth + "x" + ")" * depth
+    g = Graph()
+    root = parse_to_graph(text, g)
+    assert len(g) == depth + 1 + 2          # x, the sin chain, and the constants 0 and 1
+    assert g.kind[root] == "sin"
+    long_sum = " + ".join(f"x{i}" for i in range(100_000))
+    parse_to_graph(long_sum, Graph())
+
+
+_ALPHABET = string.ascii_letters + string.digits + " +-*/^(),._=;:'\"[]{}@!#$%&|<>~`?\\\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_ALPHABET, max_size=40))
+def test_random_text_either_parses_or_raises_parse_error(text):
+    # Nothing in the text can run: the parser never calls eval/exec/sympify.
+    try:
+        sd.parse(text)
+    except sd.ParseError as err:
+        assert 1 <= err.position <= len(text) + 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["__import__('os').system('echo pwned')", "exec('1')", "eval('2')",
+                        "lambda: 1", "x.__class__", "[x for x in y]", "x if y else z", "os.system",
+                        "open('f')", "x; y", "x = 1", "`x`"]))
+def test_code_is_never_executed(text):
+    with pytest.raises(sd.ParseError):
+        sd.parse(text)
+
+
+def test_parser_source_uses_no_evaluation():
+    import inspect
+
+    import symdiff.parse as module
+    source = inspect.getsource(module)
+    for forbidden in ("eval(", "exec(", "sympify(", "parse_expr("):
+        assert forbidden not in source

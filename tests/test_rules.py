@@ -1,0 +1,120 @@
+"""Every op: value and derivative against SymPy's diff and central differences, both modes.
+
+The per-op tests use the python backend; test_numba.py checks the numba
+backend against it on all ops at once.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import sympy
+
+import symdiff as sd
+from conftest import central_difference, sympy_gradient, sympy_value
+from op_cases import OP_CASES
+
+
+def _variables(points):
+    return sorted(points[0])
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("text,oracle,points", OP_CASES, ids=[c[0] for c in OP_CASES])
+def test_op_value_and_gradient_match_sympy(text, oracle, points, mode):
+    wrt = _variables(points)
+    fn = sd.value_and_grad(text, wrt=wrt, mode=mode, backend="python")
+    for point in points:
+        value, gradient = fn(**point)
+        assert value == pytest.approx(sympy_value(oracle, point), rel=1e-12, abs=1e-12)
+        expected = sympy_gradient(oracle, wrt, point)
+        if text in ("floor(x)", "ceil(x)"):
+            # SymPy leaves these derivatives unevaluated; the hand-worked value is 0
+            assert np.isnan(expected).all()
+            expected = np.zeros(len(wrt))
+        np.testing.assert_allclose(gradient, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("text,oracle,points", OP_CASES, ids=[c[0] for c in OP_CASES])
+def test_op_gradient_matches_central_differences(text, oracle, points):
+    wrt = _variables(points)
+    fn = sd.grad(text, wrt=wrt, backend="python")
+    value = sd.value_and_grad(text, wrt=wrt, backend="python")
+
+    def f(**p):
+        return value(**p)[0]
+    for point in points:
+        expected = [central_difference(f, point, w) for w in wrt]
+        np.testing.assert_allclose(fn(**point), expected, rtol=1e-6, atol=1e-7)
+
+
+# -- kink conventions (DESIGN.md), hand-worked ----------------------------------------
+KINKS = [
+    ("abs(x)", {"x": 0.0}, [0.0]),
+    ("sign(x)", {"x": 0.0}, [0.0]),
+    ("sign(x)", {"x": 3.0}, [0.0]),
+    ("floor(x)", {"x": 2.0}, [0.0]),
+    ("ceil(x)", {"x": 2.0}, [0.0]),
+    ("heaviside(x)", {"x": 0.0}, [0.0]),
+    ("relu(x)", {"x": 0.0}, [0.0]),
+    ("relu(x)", {"x": 2.0}, [1.0]),
+    ("leaky_relu(x, 0.1)", {"x": 0.0}, [0.1]),
+    ("leaky_relu(x, 0.1)", {"x": -1.0}, [0.1]),
+    ("leaky_relu(x, 0.1)", {"x": 1.0}, [1.0]),
+    ("max(x, y)", {"x": 1.0, "y": 1.0}, [0.5, 0.5]),
+    ("min(x, y)", {"x": 1.0, "y": 1.0}, [0.5, 0.5]),
+    ("max(x, y, z)", {"x": 2.0, "y": 1.0, "z": 2.0}, [0.5, 0.0, 0.5]),
+    ("max(x, y, z)", {"x": 2.0, "y": 2.0, "z": 2.0}, [1 / 3, 1 / 3, 1 / 3]),
+    ("min(x, y, z)", {"x": 2.0, "y": 1.0, "z": 1.0}, [0.0, 0.5, 0.5]),
+    ("sqrt(x)", {"x": 0.0}, [math.inf]),
+]
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("text,point,expected", KINKS, ids=[f"{k[0]}@{k[1]}" for k in KINKS])
+def test_kink_conventions(text, point, expected, mode):
+    fn = sd.grad(text, wrt=sorted(point), mode=mode, backend="python")
+    np.testing.assert_array_equal(fn(**point), expected)
+
+
+def test_leaky_relu_slope_derivative():
+    fn = sd.grad("leaky_relu(x, s)", wrt=["x", "s"], backend="python")
+    np.testing.assert_allclose(fn(x=-2.0, s=0.1), [0.1, -2.0])
+    np.testing.assert_allclose(fn(x=3.0, s=0.1), [1.0, 0.0])
+
+
+# -- outside the domain: IEEE values, never an exception ----------------------------
+OUTSIDE = [
+    # like SymPy and JAX, the rule 1/x is evaluated as is: the nan value is the signal
+    ("log(x)", {"x": -1.0}, math.nan, -1.0),
+    ("log(x)", {"x": 0.0}, -math.inf, math.inf),
+    ("sqrt(x)", {"x": -1.0}, math.nan, math.nan),
+    ("1/x", {"x": 0.0}, math.inf, -math.inf),
+    ("asin(x)", {"x": 2.0}, math.nan, math.nan),
+    ("acosh(x)", {"x": 0.5}, math.nan, math.nan),
+    ("x^0.5", {"x": -4.0}, math.nan, math.nan),
+    ("exp(x)", {"x": 1000.0}, math.inf, math.inf),
+]
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("text,point,value,derivative", OUTSIDE, ids=[o[0] + str(o[1]) for o in OUTSIDE])
+def test_outside_domain_gives_ieee_values(text, point, value, derivative, mode):
+    fn = sd.value_and_grad(text, wrt=["x"], mode=mode, backend="python")
+    v, g = fn(**point)
+    np.testing.assert_array_equal(v, value)
+    np.testing.assert_array_equal(g, [derivative])
+
+
+def test_sympy_function_without_rule_uses_fdiff():
+    x = sympy.Symbol("x")
+    d = sd.diff(sympy.sec(x) * x, "x")
+    assert sympy.simplify(d - sympy.diff(sympy.sec(x) * x, x)) == 0
+
+
+def test_every_language_function_has_a_rule():
+    from symdiff.ops import LANGUAGE_FUNCTIONS
+    from symdiff.rules import RULES
+    for name, (kind, _) in LANGUAGE_FUNCTIONS.items():
+        if kind != "sqrt":
+            assert kind in RULES, name
