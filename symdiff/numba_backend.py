@@ -14,19 +14,20 @@ anywhere.  It holds, for a program named ``grad``:
     a plain-Python entry point that broadcasts numpy arguments and returns
     the outputs stacked on a leading axis.
 
-Bounded compile time.  Numba's compile time grows with function size, so a
-program longer than ``CHUNK`` statements (or with many inputs or outputs) is
-split into ``grad_part0, grad_part1, ...`` of at most ``CHUNK`` statements
-each, passing values through a scratch array ``v``; compile time is then
-linear in program length.  Its entry points take the inputs as one array.
+Bounded compile time.  Numba's compile time grows with function size (about
+4 ms a statement here, more for long functions), so a program longer than
+``STRAIGHT_LINE_LIMIT`` statements, or with more than ``MAX_ARGS`` inputs or
+outputs, is encoded as a tape instead (see :mod:`symdiff.tape`): arrays run
+by one executor compiled once.  Its ``grad(*inputs)`` returns an array.
 """
 
-from . import printing
+from . import printing, tape
 from .compile import load_module
 
-#: Statements per compiled function; see benchmarks/compile_time.py.
-CHUNK = 400
-#: Above this many inputs or outputs the chunked (array in, array out) form is used.
+#: Longest program compiled as straight-line code; longer ones run as a tape.
+#: See benchmarks/compile_time.py for the measurements behind it.
+STRAIGHT_LINE_LIMIT = 1000
+#: Above this many inputs or outputs the tape form is used too.
 MAX_ARGS = 128
 
 _JIT = '@numba.njit(cache=True, error_model="numpy")'
@@ -83,108 +84,29 @@ def _small_module(program):
     return [scalar, _batch_loop(program, False), _batch_loop(program, True), entry]
 
 
-def _chunked_module(program, chunk):
-    """Chunked form: parts of at most ``chunk`` statements pass values through ``v``."""
-    name, inputs, body = program.name, program.inputs, program.body
-    k, m = len(inputs), len(program.outputs)
-    parts = [body[i:i + chunk] for i in range(0, len(body), chunk)] or [()]
-    part_of = {}
-    for p, part in enumerate(parts):
-        for ins in part:
-            part_of[ins.target] = p
-    # a value needs a slot if it crosses a part boundary or is an output
-    slot = {x: j for j, x in enumerate(inputs)}
-    crossing = []
-    for p, part in enumerate(parts):
-        for ins in part:
-            for a in ins.args:
-                if isinstance(a, str) and part_of.get(a, -1) != p and a not in slot:
-                    slot[a] = None
-                    crossing.append(a)
-    for o in program.outputs:
-        if isinstance(o, str) and o not in slot:
-            slot[o] = None
-            crossing.append(o)
-    for j, x in enumerate(sorted(crossing, key=lambda x: (part_of[x], x))):
-        slot[x] = k + j
-    n_slots = k + len(crossing)
-    const_outputs = [(o, c) for o, c in enumerate(program.outputs) if not isinstance(c, str)]
-    out_slots = [slot[o] if isinstance(o, str) else 0 for o in program.outputs]
+def uses_tape(program, limit=None):
+    """Whether ``program`` is too large for straight-line code (see the module docstring)."""
+    limit = STRAIGHT_LINE_LIMIT if limit is None else limit
+    return (len(program.body) > limit or len(program.inputs) > MAX_ARGS
+            or len(program.outputs) > MAX_ARGS)
 
-    functions = []
-    for p, part in enumerate(parts):
-        defined = {ins.target for ins in part}
-        loads = []
-        for ins in part:
-            for a in ins.args:
-                if isinstance(a, str) and a not in defined and a not in loads:
-                    loads.append(a)
-        lines = [_JIT, f"def {name}_part{p}(_v):"]
-        lines += [f"    {a} = _v[{slot[a]}]" for a in loads]
-        lines += ["    " + printing.statement(ins, "scalar") for ins in part]
-        lines += [f"    _v[{slot[ins.target]}] = {ins.target}" for ins in part
-                  if slot.get(ins.target) is not None]
-        if len(lines) == 2:
-            lines.append("    pass")
-        functions.append("\n".join(lines) + "\n")
-    core = [_JIT, f"def {name}_core(_v, _out):",
-            printing.docstring(program.title + "\n\nInputs in v[:%d] (call order); "
-                               "outputs (%s) into _out." % (k, ", ".join(program.output_labels[:8]) +
-                                                          (", ..." if m > 8 else "")), "    ")]
-    core += [f"    {name}_part{p}(_v)" for p in range(len(parts))]
-    core += [f"    for _j in range({m}):", f"        _out[_j] = _v[_OUT_SLOTS[_j]]"]
-    core += [f"    _out[{o}] = {printing.format_constant(c)}" for o, c in const_outputs]
-    functions.append("\n".join(core) + "\n")
-    functions.append(f'''{_JIT}
-def {name}(x):
-    """Scalar kernel: x holds the {k} inputs in call order; returns the {m} outputs."""
-    v = np.empty({n_slots})
-    v[:{k}] = x
-    out = np.empty({m})
-    {name}_core(v, out)
-    return out
-''')
-    for parallel in (False, True):
-        suffix = "_parallel" if parallel else ""
-        loop = "numba.prange" if parallel else "range"
-        functions.append(f'''{_JIT_PARALLEL if parallel else _JIT}
-def {name}_batch{suffix}(X, out):
-    """Element by element: X has shape ({k}, N), out shape ({m}, N)."""
-    for _i in {loop}(out.shape[1]):
-        v = np.empty({n_slots})
-        r = np.empty({m})
-        for _j in range({k}):
-            v[_j] = X[_j, _i]
-        {name}_core(v, r)
-        for _j in range({m}):
-            out[_j, _i] = r[_j]
-''')
-    functions.append(f'''def {name}_array(*args, parallel=False):
-    """Broadcasting entry point: the {k} inputs in call order (numbers or arrays).
 
-    Returns a float64 array of shape ({m}, *S), S the broadcast shape of the inputs.
+def module_source(program, standalone=True, limit=None):
+    """The numba module for ``program``.
+
+    A standalone module (for export) carries the tape executor's source when
+    it needs it; otherwise a tape module imports the executor from symdiff,
+    whose compiled code numba caches once per machine.
     """
-    if len(args) != {k}:
-        raise TypeError("{name}_array takes {k} arguments, got %d" % len(args))
-    args = [np.asarray(x, dtype=np.float64) for x in args]
-    shape = np.broadcast_shapes(*[x.shape for x in args])
-    X = np.empty(({k}, int(np.prod(shape))))
-    for j, x in enumerate(args):
-        X[j] = np.broadcast_to(x, shape).reshape(-1)
-    out = np.empty(({m},) + shape)
-    kernel = {name}_batch_parallel if parallel else {name}_batch
-    kernel(X, out.reshape({m}, -1))
-    return out
-''')
-    table = "_OUT_SLOTS = np.array([%s], dtype=np.int64)" % ", ".join(map(str, out_slots))
-    return [table + "\n"] + functions
-
-
-def module_source(program, chunk=CHUNK):
-    """The standalone numba module for ``program``."""
-    small = (len(program.body) <= chunk and len(program.inputs) <= MAX_ARGS
-             and len(program.outputs) <= MAX_ARGS)
-    functions = _small_module(program) if small else _chunked_module(program, chunk)
+    if uses_tape(program, limit):
+        functions = tape.module_functions(program, tape.encode(program))
+        if standalone:
+            functions = [tape.executor_source()] + functions
+        else:
+            functions = ["from symdiff._executor import tape_batch, tape_batch_parallel, tape_scalar\n"] \
+                + functions
+    else:
+        functions = _small_module(program)
     header = (f"{program.title}\n\nGenerated by symdiff (numba backend); "
               f"needs only numpy and numba.\n\n"
               f"Entry points: {program.name}_array(...) broadcasts numpy arguments and returns\n"
@@ -196,7 +118,7 @@ def module_source(program, chunk=CHUNK):
 
 def numba_kernel(built, parallel=False):
     """``(source, run)``: ``run(arrays, shape)`` returns the outputs stacked on axis 0."""
-    source = module_source(built.program)
+    source = module_source(built.program, standalone=False)
     module = load_module(source)
     entry = getattr(module, built.program.name + "_array")
 

@@ -82,28 +82,59 @@ def test_attributes_and_source(toy):
     assert "import symdiff" not in serial.source
 
 
-def test_chunked_form_matches_direct_form():
+def test_tape_form_matches_straight_line_form():
     built = build("value_and_grad", [TOY], PARAMS, "reverse")
     program = built.program
-    chunked = load_module(module_source(program, chunk=4))
-    direct = sd.value_and_grad(TOY, wrt=PARAMS, backend="python")
-    rng = np.random.default_rng(1)
-    args = [rng.normal(size=5) for _ in program.inputs]
-    stacked = chunked.value_and_grad_array(*args)
-    value, grad = direct(*args)
-    np.testing.assert_allclose(stacked[0], value, rtol=1e-13)
-    np.testing.assert_allclose(stacked[1:], grad, rtol=1e-12)
-    scalar = chunked.value_and_grad(np.array([a[0] for a in args]))
-    np.testing.assert_allclose(scalar, stacked[:, 0], rtol=1e-14)
-    assert "def value_and_grad_part" in module_source(program, chunk=4)
+    for standalone in (False, True):
+        source = module_source(program, standalone=standalone, limit=4)
+        assert ("def tape_run(" in source) == standalone
+        taped = load_module(source)
+        direct = sd.value_and_grad(TOY, wrt=PARAMS, backend="python")
+        rng = np.random.default_rng(1)
+        args = [rng.normal(size=5) for _ in program.inputs]
+        stacked = taped.value_and_grad_array(*args)
+        value, grad = direct(*args)
+        np.testing.assert_allclose(stacked[0], value, rtol=1e-13)
+        np.testing.assert_allclose(stacked[1:], grad, rtol=1e-12)
+        np.testing.assert_allclose(taped.value_and_grad_array(*args, parallel=True), stacked, rtol=1e-15)
+        scalar = taped.value_and_grad(*[a[0] for a in args])
+        np.testing.assert_allclose(scalar, stacked[:, 0], rtol=1e-14)
 
 
-def test_many_inputs_use_the_chunked_form_and_match():
+def test_many_inputs_use_the_tape_and_match():
     n = 150
     text = " + ".join(f"100*(x{i+1} - x{i}^2)^2 + (1 - x{i})^2" for i in range(n - 1))
     fn = sd.grad(text, backend="numba")
     ref = sd.grad(text, backend="python")
-    assert "_part0" in fn.source
+    assert "_GROUP_OP = np.array" in fn.source
     rng = np.random.default_rng(2)
     point = {f"x{i}": v for i, v in enumerate(rng.normal(size=n))}
     np.testing.assert_allclose(fn(**point), ref(**point), rtol=1e-13)
+
+
+def test_checked_in_executor_matches_its_generator():
+    from pathlib import Path
+
+    import symdiff
+    from symdiff import tape
+    path = Path(symdiff.__file__).with_name("_executor.py")
+    assert path.read_text(encoding="utf-8") == tape.executor_module()
+
+
+def test_tape_reuses_slots_and_groups_by_op():
+    from symdiff import tape
+    n = 60
+    text = " + ".join(f"100*(x{i+1} - x{i}^2)^2 + (1 - x{i})^2" for i in range(n - 1))
+    program = build("grad", [text], None, "reverse").program
+    encoded = tape.encode(program)
+    assert len(encoded.group_op) < len(program.body) / 10      # long runs of one op
+    assert len(encoded.init) < len(program.inputs) + 10 + len(program.body)
+    ref = sd.grad(text, backend="python")
+    x = np.linspace(-1, 1, n)
+    got = tape_scalar_call(encoded, x)
+    np.testing.assert_allclose(got, ref(*x), rtol=1e-13)
+
+
+def tape_scalar_call(encoded, x):
+    from symdiff import _executor
+    return _executor.tape_scalar(*encoded.arrays(), np.asarray(x, dtype=np.float64))

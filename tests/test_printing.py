@@ -81,7 +81,7 @@ _SCRIPT = textwrap.dedent('''
             p = build(kind, fs, None, mode).program
             print(printing.function_source(p))
             print(numba_backend.module_source(p))
-            print(numba_backend.module_source(p, chunk=3))
+            print(numba_backend.module_source(p, limit=3))
 ''')
 
 
