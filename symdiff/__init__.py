@@ -7,8 +7,9 @@ array([2., 5.])
 """
 
 from .api import diff, grad, hessian, jacobian, value_and_grad
+from .export import export
 from .parse import ParseError, parse
 
 __version__ = "0.1.0"
 
-__all__ = ["ParseError", "diff", "grad", "hessian", "jacobian", "parse", "value_and_grad"]
+__all__ = ["ParseError", "diff", "export", "grad", "hessian", "jacobian", "parse", "value_and_grad"]

@@ -250,10 +250,11 @@ class CompiledFunction:
     """A compiled derivative: call it with keyword or positional arguments.
 
     Attributes: ``inputs`` (SymPy symbols, call order), ``wrt``, ``mode``,
-    ``backend``, ``source`` (the generated Python), ``program`` (the IR).
+    ``backend``, ``source`` (the generated Python), ``program`` (the IR),
+    ``module`` (the imported generated module), ``gufunc`` (numba only).
     """
 
-    def __init__(self, built, backend, source, kernel):
+    def __init__(self, built, backend, source, kernel, module):
         self.kind = built.kind
         self.program = built.program
         self.inputs = tuple(built.problem.inputs)
@@ -266,7 +267,26 @@ class CompiledFunction:
         self._names = [s.name for s in self.inputs]
         self._index = {name: k for k, name in enumerate(self._names)}
         self._kernel = kernel
+        self.module = module
         self.__name__ = built.kind
+
+    @property
+    def gufunc(self):
+        """The batch kernel as a numpy gufunc (numba backend): one scalar output per output.
+
+        Works with ``dask.array.apply_gufunc``; signature ``(),(),...->(),(),...``.
+        """
+        name = self.kind + "_gufunc"
+        if self.backend != "numba" or "_" + name + "_kernel" not in vars(self.module):
+            raise AttributeError(f"no gufunc: it exists for the numba backend's straight-line "
+                                 f"programs (this is {self.backend}, {len(self.program.body)} lines)")
+        return getattr(self.module, name)
+
+    @property
+    def gufunc_signature(self):
+        """The gufunc's layout, e.g. ``"(),()->(),()"`` (for ``dask.array.apply_gufunc``)."""
+        self.gufunc  # noqa: B018 -- raises where there is none
+        return getattr(self.module, self.kind + "_gufunc_signature")
 
     def __repr__(self):
         return (f"<symdiff {self.kind} of {', '.join(self.formulas)} wrt {', '.join(s.name for s in self.wrt)}"
@@ -341,7 +361,7 @@ def compile_built(built, backend, parallel=False):
         raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
     if backend == "numba":
         from .numba_backend import numba_kernel
-        source, kernel = numba_kernel(built, parallel)
+        source, module, kernel = numba_kernel(built, parallel)
     else:
         if parallel:
             raise ValueError("parallel=True needs backend='numba'")
@@ -350,7 +370,7 @@ def compile_built(built, backend, parallel=False):
             [printing.function_source(built.program, "numpy")])
         module = load_module(source)
         kernel = _python_kernel(module, built.kind, len(built.program.outputs))
-    return CompiledFunction(built, backend, source, kernel)
+    return CompiledFunction(built, backend, source, kernel, module)
 
 
 def _entry(kind, formulas, wrt, mode, backend, parallel):

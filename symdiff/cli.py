@@ -20,6 +20,7 @@ EXAMPLES = {
     "grad": 'symdiff grad "(a+b)*(b+1)" --wrt a,b --at a=2,b=1',
     "diff": 'symdiff diff "x^2 + 2*x*y + y^2" --wrt x',
     "source": 'symdiff source "(a+b)*(b+1)" --wrt a,b --mode reverse',
+    "export": 'symdiff export "(a+b)*(b+1)" --wrt a,b -o generated/colah_grad.py',
 }
 
 
@@ -77,6 +78,15 @@ def cmd_source(args, out):
     out.write(fn.source)
 
 
+def cmd_export(args, out):
+    from .export import export
+    formulas = args.formula.split(";") if args.kind == "jacobian" else [args.formula]
+    built = api.build(args.kind, formulas, _wrt(args.wrt), args.mode)
+    path = export(built, args.output)
+    print(f"wrote {path} ({built.kind}, {built.mode} mode, {len(built.program.body)} lines; "
+          f"inputs {', '.join(built.program.inputs)})", file=out)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="symdiff",
@@ -109,6 +119,13 @@ def build_parser():
     p.add_argument("--kind", default="grad", choices=api.KINDS,
                    help="what to generate; a jacobian takes formulas separated by ';'")
     p.set_defaults(run=cmd_source)
+
+    p = command("export", "write a standalone numba module (imports only numpy and numba)")
+    p.add_argument("-o", "--output", required=True, help="the .py file to write")
+    p.add_argument("--mode", default="auto", choices=api.MODES)
+    p.add_argument("--kind", default="grad", choices=api.KINDS,
+                   help="what to export; a jacobian takes formulas separated by ';'")
+    p.set_defaults(run=cmd_export)
     return parser
 
 
@@ -125,7 +142,7 @@ def main(argv=None, out=None, err=None):
     except ParseError as e:
         print(f"symdiff: error: {e}", file=err)
         return 2
-    except (UsageError, ValueError, TypeError, NotImplementedError) as e:
+    except (UsageError, ValueError, TypeError, NotImplementedError, OSError) as e:
         print(f"symdiff: error: {e}", file=err)
         return 2
     return 0

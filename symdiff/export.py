@@ -1,0 +1,40 @@
+"""Export: a compiled derivative as a standalone module file.
+
+The written module imports only numpy and numba (and ``math`` where a
+spelling needs it) -- never symdiff -- so it can be copied into any project.
+Its functions are decorated with ``numba.njit(cache=True)``: the first
+process that calls them compiles and stores the machine code next to the
+file (``__pycache__``); later processes load it instead of recompiling.
+"""
+
+from pathlib import Path
+
+from .compile import write_atomic
+from .numba_backend import module_source
+
+
+def export_source(fn):
+    """The standalone module text for a compiled function (see :func:`export`)."""
+    program = getattr(fn, "program", None)
+    if program is None:
+        raise TypeError(f"export takes a function made by symdiff (grad, jacobian ...), not {fn!r}")
+    return module_source(program, standalone=True)
+
+
+def export(fn, path):
+    """Write ``fn`` as a standalone module at ``path``; returns the path.
+
+    >>> import symdiff as sd
+    >>> g = sd.grad("(a + b) * (b + 1)", wrt=["a", "b"], backend="python")
+    >>> path = sd.export(g, "/tmp/colah_grad.py")   # then: import colah_grad; colah_grad.grad_array(2, 1)
+    """
+    path = Path(path)
+    if path.suffix != ".py":
+        raise ValueError(f"export writes a Python module: {str(path)!r} should end in .py")
+    stem = path.stem
+    if not stem.isidentifier():
+        raise ValueError(f"{path.name!r} is not importable: the file name must be a Python identifier")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"no such directory: {str(path.parent)!r}")
+    write_atomic(path, export_source(fn))
+    return path

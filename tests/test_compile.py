@@ -1,0 +1,80 @@
+"""Generated modules in the cache directory: atomic, shared between processes, robust."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import symdiff as sd
+from symdiff import compile as sd_compile
+
+
+def test_module_file_is_named_by_source_hash_and_reused(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMDIFF_CACHE_DIR", str(tmp_path))
+    source = "VALUE = 41 + 1\n"
+    module = sd_compile.load_module(source, prefix="symdiff_test")
+    assert module.VALUE == 42
+    files = list(tmp_path.glob("symdiff_test_*.py"))
+    assert len(files) == 1 and files[0].read_text() == source
+    assert sd_compile.load_module(source, prefix="symdiff_test") is module
+
+
+def test_truncated_file_is_replaced_not_imported(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMDIFF_CACHE_DIR", str(tmp_path))
+    source = "VALUE = 'complete'\n"
+    name = sd_compile.module_name(source, "symdiff_trunc")
+    (tmp_path / f"{name}.py").write_text("VALUE = 'compl")     # a write cut off half-way
+    module = sd_compile.load_module(source, prefix="symdiff_trunc")
+    assert module.VALUE == "complete"
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    target = tmp_path / "m.py"
+    sd_compile.write_atomic(target, "x = 1\n")
+    sd_compile.write_atomic(target, "x = 2\n")
+    assert target.read_text() == "x = 2\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.py"]
+
+
+def test_concurrent_processes_compile_the_same_formula(tmp_path):
+    script = textwrap.dedent('''
+        import symdiff as sd
+        g = sd.grad("sin(a)*exp(b) + a*b", backend="numba")
+        print(g(a=0.5, b=0.25).tolist())
+    ''')
+    env = dict(os.environ, SYMDIFF_CACHE_DIR=str(tmp_path / "cache"),
+               NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(3)]
+    results = [p.communicate() for p in procs]
+    assert all(p.returncode == 0 for p in procs), [r[1] for r in results]
+    assert len({r[0] for r in results}) == 1
+    leftovers = [p.name for p in (tmp_path / "cache").iterdir() if p.suffix == ".tmp"]
+    assert leftovers == []
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root can write to read-only directories")
+def test_unwritable_cache_directory_falls_back_with_a_warning(tmp_path, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    _check_fallback(locked, monkeypatch)
+
+
+def test_cache_path_that_cannot_be_a_directory_falls_back_with_a_warning(tmp_path, monkeypatch):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")        # mkdir fails under a regular file, also for root
+    _check_fallback(not_a_dir / "cache", monkeypatch)
+
+
+def _check_fallback(directory, monkeypatch):
+    monkeypatch.setenv("SYMDIFF_CACHE_DIR", str(directory))
+    monkeypatch.setattr(sd_compile, "_fallback_dir", None)
+    with pytest.warns(RuntimeWarning, match="not writable"):
+        g = sd.grad("x^3", backend="python")
+    assert g(x=2.0).tolist() == [12.0]
+    assert Path(g.module.__file__).parent == sd_compile._fallback_dir
