@@ -40,10 +40,12 @@ def grad_batch(a, b, out):
     Each input is a 1-d float64 array of length N, or of length 1 to broadcast;
     the 2 outputs are written into out, of shape (2, N).
     """
-    _s0 = 1 if a.shape[0] > 1 else 0
-    _s1 = 1 if b.shape[0] > 1 else 0
+    _s0 = a.shape[0] > 1
+    _c0 = a[0] if a.shape[0] > 0 else 0.0
+    _s1 = b.shape[0] > 1
+    _c1 = b[0] if b.shape[0] > 0 else 0.0
     for _i in range(out.shape[1]):
-        _r = grad(a[_i * _s0], b[_i * _s1])
+        _r = grad(a[_i] if _s0 else _c0, b[_i] if _s1 else _c1)
         out[0, _i] = _r[0]
         out[1, _i] = _r[1]
 
@@ -55,10 +57,12 @@ def grad_batch_parallel(a, b, out):
     Each input is a 1-d float64 array of length N, or of length 1 to broadcast;
     the 2 outputs are written into out, of shape (2, N).
     """
-    _s0 = 1 if a.shape[0] > 1 else 0
-    _s1 = 1 if b.shape[0] > 1 else 0
+    _s0 = a.shape[0] > 1
+    _c0 = a[0] if a.shape[0] > 0 else 0.0
+    _s1 = b.shape[0] > 1
+    _c1 = b[0] if b.shape[0] > 0 else 0.0
     for _i in numba.prange(out.shape[1]):
-        _r = grad(a[_i * _s0], b[_i * _s1])
+        _r = grad(a[_i] if _s0 else _c0, b[_i] if _s1 else _c1)
         out[0, _i] = _r[0]
         out[1, _i] = _r[1]
 

@@ -66,20 +66,32 @@ def value_and_grad_batch(w11, w12, b1, w21, w22, b2, v1, v2, c, x1, x2, y, out):
     Each input is a 1-d float64 array of length N, or of length 1 to broadcast;
     the 10 outputs are written into out, of shape (10, N).
     """
-    _s0 = 1 if w11.shape[0] > 1 else 0
-    _s1 = 1 if w12.shape[0] > 1 else 0
-    _s2 = 1 if b1.shape[0] > 1 else 0
-    _s3 = 1 if w21.shape[0] > 1 else 0
-    _s4 = 1 if w22.shape[0] > 1 else 0
-    _s5 = 1 if b2.shape[0] > 1 else 0
-    _s6 = 1 if v1.shape[0] > 1 else 0
-    _s7 = 1 if v2.shape[0] > 1 else 0
-    _s8 = 1 if c.shape[0] > 1 else 0
-    _s9 = 1 if x1.shape[0] > 1 else 0
-    _s10 = 1 if x2.shape[0] > 1 else 0
-    _s11 = 1 if y.shape[0] > 1 else 0
+    _s0 = w11.shape[0] > 1
+    _c0 = w11[0] if w11.shape[0] > 0 else 0.0
+    _s1 = w12.shape[0] > 1
+    _c1 = w12[0] if w12.shape[0] > 0 else 0.0
+    _s2 = b1.shape[0] > 1
+    _c2 = b1[0] if b1.shape[0] > 0 else 0.0
+    _s3 = w21.shape[0] > 1
+    _c3 = w21[0] if w21.shape[0] > 0 else 0.0
+    _s4 = w22.shape[0] > 1
+    _c4 = w22[0] if w22.shape[0] > 0 else 0.0
+    _s5 = b2.shape[0] > 1
+    _c5 = b2[0] if b2.shape[0] > 0 else 0.0
+    _s6 = v1.shape[0] > 1
+    _c6 = v1[0] if v1.shape[0] > 0 else 0.0
+    _s7 = v2.shape[0] > 1
+    _c7 = v2[0] if v2.shape[0] > 0 else 0.0
+    _s8 = c.shape[0] > 1
+    _c8 = c[0] if c.shape[0] > 0 else 0.0
+    _s9 = x1.shape[0] > 1
+    _c9 = x1[0] if x1.shape[0] > 0 else 0.0
+    _s10 = x2.shape[0] > 1
+    _c10 = x2[0] if x2.shape[0] > 0 else 0.0
+    _s11 = y.shape[0] > 1
+    _c11 = y[0] if y.shape[0] > 0 else 0.0
     for _i in range(out.shape[1]):
-        _r = value_and_grad(w11[_i * _s0], w12[_i * _s1], b1[_i * _s2], w21[_i * _s3], w22[_i * _s4], b2[_i * _s5], v1[_i * _s6], v2[_i * _s7], c[_i * _s8], x1[_i * _s9], x2[_i * _s10], y[_i * _s11])
+        _r = value_and_grad(w11[_i] if _s0 else _c0, w12[_i] if _s1 else _c1, b1[_i] if _s2 else _c2, w21[_i] if _s3 else _c3, w22[_i] if _s4 else _c4, b2[_i] if _s5 else _c5, v1[_i] if _s6 else _c6, v2[_i] if _s7 else _c7, c[_i] if _s8 else _c8, x1[_i] if _s9 else _c9, x2[_i] if _s10 else _c10, y[_i] if _s11 else _c11)
         out[0, _i] = _r[0]
         out[1, _i] = _r[1]
         out[2, _i] = _r[2]
@@ -99,20 +111,32 @@ def value_and_grad_batch_parallel(w11, w12, b1, w21, w22, b2, v1, v2, c, x1, x2,
     Each input is a 1-d float64 array of length N, or of length 1 to broadcast;
     the 10 outputs are written into out, of shape (10, N).
     """
-    _s0 = 1 if w11.shape[0] > 1 else 0
-    _s1 = 1 if w12.shape[0] > 1 else 0
-    _s2 = 1 if b1.shape[0] > 1 else 0
-    _s3 = 1 if w21.shape[0] > 1 else 0
-    _s4 = 1 if w22.shape[0] > 1 else 0
-    _s5 = 1 if b2.shape[0] > 1 else 0
-    _s6 = 1 if v1.shape[0] > 1 else 0
-    _s7 = 1 if v2.shape[0] > 1 else 0
-    _s8 = 1 if c.shape[0] > 1 else 0
-    _s9 = 1 if x1.shape[0] > 1 else 0
-    _s10 = 1 if x2.shape[0] > 1 else 0
-    _s11 = 1 if y.shape[0] > 1 else 0
+    _s0 = w11.shape[0] > 1
+    _c0 = w11[0] if w11.shape[0] > 0 else 0.0
+    _s1 = w12.shape[0] > 1
+    _c1 = w12[0] if w12.shape[0] > 0 else 0.0
+    _s2 = b1.shape[0] > 1
+    _c2 = b1[0] if b1.shape[0] > 0 else 0.0
+    _s3 = w21.shape[0] > 1
+    _c3 = w21[0] if w21.shape[0] > 0 else 0.0
+    _s4 = w22.shape[0] > 1
+    _c4 = w22[0] if w22.shape[0] > 0 else 0.0
+    _s5 = b2.shape[0] > 1
+    _c5 = b2[0] if b2.shape[0] > 0 else 0.0
+    _s6 = v1.shape[0] > 1
+    _c6 = v1[0] if v1.shape[0] > 0 else 0.0
+    _s7 = v2.shape[0] > 1
+    _c7 = v2[0] if v2.shape[0] > 0 else 0.0
+    _s8 = c.shape[0] > 1
+    _c8 = c[0] if c.shape[0] > 0 else 0.0
+    _s9 = x1.shape[0] > 1
+    _c9 = x1[0] if x1.shape[0] > 0 else 0.0
+    _s10 = x2.shape[0] > 1
+    _c10 = x2[0] if x2.shape[0] > 0 else 0.0
+    _s11 = y.shape[0] > 1
+    _c11 = y[0] if y.shape[0] > 0 else 0.0
     for _i in numba.prange(out.shape[1]):
-        _r = value_and_grad(w11[_i * _s0], w12[_i * _s1], b1[_i * _s2], w21[_i * _s3], w22[_i * _s4], b2[_i * _s5], v1[_i * _s6], v2[_i * _s7], c[_i * _s8], x1[_i * _s9], x2[_i * _s10], y[_i * _s11])
+        _r = value_and_grad(w11[_i] if _s0 else _c0, w12[_i] if _s1 else _c1, b1[_i] if _s2 else _c2, w21[_i] if _s3 else _c3, w22[_i] if _s4 else _c4, b2[_i] if _s5 else _c5, v1[_i] if _s6 else _c6, v2[_i] if _s7 else _c7, c[_i] if _s8 else _c8, x1[_i] if _s9 else _c9, x2[_i] if _s10 else _c10, y[_i] if _s11 else _c11)
         out[0, _i] = _r[0]
         out[1, _i] = _r[1]
         out[2, _i] = _r[2]

@@ -53,13 +53,18 @@ def grad_batch(w0, w1, w2, x0, x1, out):
     Each input is a 1-d float64 array of length N, or of length 1 to broadcast;
     the 5 outputs are written into out, of shape (5, N).
     """
-    _s0 = 1 if w0.shape[0] > 1 else 0
-    _s1 = 1 if w1.shape[0] > 1 else 0
-    _s2 = 1 if w2.shape[0] > 1 else 0
-    _s3 = 1 if x0.shape[0] > 1 else 0
-    _s4 = 1 if x1.shape[0] > 1 else 0
+    _s0 = w0.shape[0] > 1
+    _c0 = w0[0] if w0.shape[0] > 0 else 0.0
+    _s1 = w1.shape[0] > 1
+    _c1 = w1[0] if w1.shape[0] > 0 else 0.0
+    _s2 = w2.shape[0] > 1
+    _c2 = w2[0] if w2.shape[0] > 0 else 0.0
+    _s3 = x0.shape[0] > 1
+    _c3 = x0[0] if x0.shape[0] > 0 else 0.0
+    _s4 = x1.shape[0] > 1
+    _c4 = x1[0] if x1.shape[0] > 0 else 0.0
     for _i in range(out.shape[1]):
-        _r = grad(w0[_i * _s0], w1[_i * _s1], w2[_i * _s2], x0[_i * _s3], x1[_i * _s4])
+        _r = grad(w0[_i] if _s0 else _c0, w1[_i] if _s1 else _c1, w2[_i] if _s2 else _c2, x0[_i] if _s3 else _c3, x1[_i] if _s4 else _c4)
         out[0, _i] = _r[0]
         out[1, _i] = _r[1]
         out[2, _i] = _r[2]
@@ -74,13 +79,18 @@ def grad_batch_parallel(w0, w1, w2, x0, x1, out):
     Each input is a 1-d float64 array of length N, or of length 1 to broadcast;
     the 5 outputs are written into out, of shape (5, N).
     """
-    _s0 = 1 if w0.shape[0] > 1 else 0
-    _s1 = 1 if w1.shape[0] > 1 else 0
-    _s2 = 1 if w2.shape[0] > 1 else 0
-    _s3 = 1 if x0.shape[0] > 1 else 0
-    _s4 = 1 if x1.shape[0] > 1 else 0
+    _s0 = w0.shape[0] > 1
+    _c0 = w0[0] if w0.shape[0] > 0 else 0.0
+    _s1 = w1.shape[0] > 1
+    _c1 = w1[0] if w1.shape[0] > 0 else 0.0
+    _s2 = w2.shape[0] > 1
+    _c2 = w2[0] if w2.shape[0] > 0 else 0.0
+    _s3 = x0.shape[0] > 1
+    _c3 = x0[0] if x0.shape[0] > 0 else 0.0
+    _s4 = x1.shape[0] > 1
+    _c4 = x1[0] if x1.shape[0] > 0 else 0.0
     for _i in numba.prange(out.shape[1]):
-        _r = grad(w0[_i * _s0], w1[_i * _s1], w2[_i * _s2], x0[_i * _s3], x1[_i * _s4])
+        _r = grad(w0[_i] if _s0 else _c0, w1[_i] if _s1 else _c1, w2[_i] if _s2 else _c2, x0[_i] if _s3 else _c3, x1[_i] if _s4 else _c4)
         out[0, _i] = _r[0]
         out[1, _i] = _r[1]
         out[2, _i] = _r[2]

@@ -64,18 +64,28 @@ def value_and_grad_batch(beta0, omega0, beta1, omega1, beta2, omega2, beta3, ome
     Each input is a 1-d float64 array of length N, or of length 1 to broadcast;
     the 9 outputs are written into out, of shape (9, N).
     """
-    _s0 = 1 if beta0.shape[0] > 1 else 0
-    _s1 = 1 if omega0.shape[0] > 1 else 0
-    _s2 = 1 if beta1.shape[0] > 1 else 0
-    _s3 = 1 if omega1.shape[0] > 1 else 0
-    _s4 = 1 if beta2.shape[0] > 1 else 0
-    _s5 = 1 if omega2.shape[0] > 1 else 0
-    _s6 = 1 if beta3.shape[0] > 1 else 0
-    _s7 = 1 if omega3.shape[0] > 1 else 0
-    _s8 = 1 if x.shape[0] > 1 else 0
-    _s9 = 1 if y.shape[0] > 1 else 0
+    _s0 = beta0.shape[0] > 1
+    _c0 = beta0[0] if beta0.shape[0] > 0 else 0.0
+    _s1 = omega0.shape[0] > 1
+    _c1 = omega0[0] if omega0.shape[0] > 0 else 0.0
+    _s2 = beta1.shape[0] > 1
+    _c2 = beta1[0] if beta1.shape[0] > 0 else 0.0
+    _s3 = omega1.shape[0] > 1
+    _c3 = omega1[0] if omega1.shape[0] > 0 else 0.0
+    _s4 = beta2.shape[0] > 1
+    _c4 = beta2[0] if beta2.shape[0] > 0 else 0.0
+    _s5 = omega2.shape[0] > 1
+    _c5 = omega2[0] if omega2.shape[0] > 0 else 0.0
+    _s6 = beta3.shape[0] > 1
+    _c6 = beta3[0] if beta3.shape[0] > 0 else 0.0
+    _s7 = omega3.shape[0] > 1
+    _c7 = omega3[0] if omega3.shape[0] > 0 else 0.0
+    _s8 = x.shape[0] > 1
+    _c8 = x[0] if x.shape[0] > 0 else 0.0
+    _s9 = y.shape[0] > 1
+    _c9 = y[0] if y.shape[0] > 0 else 0.0
     for _i in range(out.shape[1]):
-        _r = value_and_grad(beta0[_i * _s0], omega0[_i * _s1], beta1[_i * _s2], omega1[_i * _s3], beta2[_i * _s4], omega2[_i * _s5], beta3[_i * _s6], omega3[_i * _s7], x[_i * _s8], y[_i * _s9])
+        _r = value_and_grad(beta0[_i] if _s0 else _c0, omega0[_i] if _s1 else _c1, beta1[_i] if _s2 else _c2, omega1[_i] if _s3 else _c3, beta2[_i] if _s4 else _c4, omega2[_i] if _s5 else _c5, beta3[_i] if _s6 else _c6, omega3[_i] if _s7 else _c7, x[_i] if _s8 else _c8, y[_i] if _s9 else _c9)
         out[0, _i] = _r[0]
         out[1, _i] = _r[1]
         out[2, _i] = _r[2]
@@ -94,18 +104,28 @@ def value_and_grad_batch_parallel(beta0, omega0, beta1, omega1, beta2, omega2, b
     Each input is a 1-d float64 array of length N, or of length 1 to broadcast;
     the 9 outputs are written into out, of shape (9, N).
     """
-    _s0 = 1 if beta0.shape[0] > 1 else 0
-    _s1 = 1 if omega0.shape[0] > 1 else 0
-    _s2 = 1 if beta1.shape[0] > 1 else 0
-    _s3 = 1 if omega1.shape[0] > 1 else 0
-    _s4 = 1 if beta2.shape[0] > 1 else 0
-    _s5 = 1 if omega2.shape[0] > 1 else 0
-    _s6 = 1 if beta3.shape[0] > 1 else 0
-    _s7 = 1 if omega3.shape[0] > 1 else 0
-    _s8 = 1 if x.shape[0] > 1 else 0
-    _s9 = 1 if y.shape[0] > 1 else 0
+    _s0 = beta0.shape[0] > 1
+    _c0 = beta0[0] if beta0.shape[0] > 0 else 0.0
+    _s1 = omega0.shape[0] > 1
+    _c1 = omega0[0] if omega0.shape[0] > 0 else 0.0
+    _s2 = beta1.shape[0] > 1
+    _c2 = beta1[0] if beta1.shape[0] > 0 else 0.0
+    _s3 = omega1.shape[0] > 1
+    _c3 = omega1[0] if omega1.shape[0] > 0 else 0.0
+    _s4 = beta2.shape[0] > 1
+    _c4 = beta2[0] if beta2.shape[0] > 0 else 0.0
+    _s5 = omega2.shape[0] > 1
+    _c5 = omega2[0] if omega2.shape[0] > 0 else 0.0
+    _s6 = beta3.shape[0] > 1
+    _c6 = beta3[0] if beta3.shape[0] > 0 else 0.0
+    _s7 = omega3.shape[0] > 1
+    _c7 = omega3[0] if omega3.shape[0] > 0 else 0.0
+    _s8 = x.shape[0] > 1
+    _c8 = x[0] if x.shape[0] > 0 else 0.0
+    _s9 = y.shape[0] > 1
+    _c9 = y[0] if y.shape[0] > 0 else 0.0
     for _i in numba.prange(out.shape[1]):
-        _r = value_and_grad(beta0[_i * _s0], omega0[_i * _s1], beta1[_i * _s2], omega1[_i * _s3], beta2[_i * _s4], omega2[_i * _s5], beta3[_i * _s6], omega3[_i * _s7], x[_i * _s8], y[_i * _s9])
+        _r = value_and_grad(beta0[_i] if _s0 else _c0, omega0[_i] if _s1 else _c1, beta1[_i] if _s2 else _c2, omega1[_i] if _s3 else _c3, beta2[_i] if _s4 else _c4, omega2[_i] if _s5 else _c5, beta3[_i] if _s6 else _c6, omega3[_i] if _s7 else _c7, x[_i] if _s8 else _c8, y[_i] if _s9 else _c9)
         out[0, _i] = _r[0]
         out[1, _i] = _r[1]
         out[2, _i] = _r[2]

@@ -48,11 +48,14 @@ def _batch_loop(program, parallel):
                  f"{name} element by element{' on all cores' if parallel else ''}.\n\n"
                  f"Each input is a 1-d float64 array of length N, or of length 1 to broadcast;\n"
                  f"the {m} outputs are written into out, of shape ({m}, N).", "    ")]
+    # A length-1 input is read once, before the loop: loads inside the loop could
+    # not be hoisted (out may alias it, as far as LLVM knows).
     for j, x in enumerate(program.inputs):
-        lines.append(f"    _s{j} = 1 if {x}.shape[0] > 1 else 0")
+        lines.append(f"    _s{j} = {x}.shape[0] > 1")
+        lines.append(f"    _c{j} = {x}[0] if {x}.shape[0] > 0 else 0.0")
     loop = "numba.prange" if parallel else "range"
     lines.append(f"    for _i in {loop}(out.shape[1]):")
-    call = ", ".join(f"{x}[_i * _s{j}]" for j, x in enumerate(program.inputs))
+    call = ", ".join(f"{x}[_i] if _s{j} else _c{j}" for j, x in enumerate(program.inputs))
     lines.append(f"        _r = {name}({call})")
     lines.extend(f"        out[{o}, _i] = _r[{o}]" for o in range(m))
     return "\n".join(lines) + "\n"
