@@ -56,7 +56,11 @@ def chain(depth):
     return text
 
 
-FAMILIES = {"rosenbrock": rosenbrock, "chain": chain}
+def toy_network(_):
+    return "(beta3 + omega3*cos(beta2 + omega2*exp(beta1 + omega1*sin(beta0 + omega0*x))) - y)^2"
+
+
+FAMILIES = {"rosenbrock": rosenbrock, "chain": chain, "toy": toy_network}
 
 
 def run(family, size, limit, env):
@@ -69,6 +73,7 @@ def run(family, size, limit, env):
 def main():
     big = 10 ** 9
     cases = [
+        ("toy network loss (symdiff's choice)", "toy", 0, None),
         ("chain depth 100, straight-line", "chain", 100, big),
         ("chain depth 200, straight-line", "chain", 200, big),
         ("chain depth 400, straight-line", "chain", 400, big),
