@@ -256,6 +256,7 @@ class CompiledFunction:
 
     def __init__(self, built, backend, source, kernel, module):
         self.kind = built.kind
+        self._built = built
         self.program = built.program
         self.inputs = tuple(built.problem.inputs)
         self.wrt = tuple(built.problem.wrt)
@@ -291,6 +292,24 @@ class CompiledFunction:
     def __repr__(self):
         return (f"<symdiff {self.kind} of {', '.join(self.formulas)} wrt {', '.join(s.name for s in self.wrt)}"
                 f" ({self.mode} mode, {self.backend} backend)>")
+
+    def _repr_markdown_(self):
+        """Notebook view: the formula and its derivatives in LaTeX, then the generated code."""
+        import sympy as sp
+        problem = self._built.problem
+        parts = [f"**symdiff {self.kind}** ({self.mode} mode, {self.backend} backend), "
+                 f"inputs `{', '.join(self._names)}`"]
+        if len(problem.graph) <= 400:          # keep big formulas out of LaTeX
+            exprs = problem.graph.to_sympy(problem.roots)
+            for k, expr in enumerate(exprs):
+                name = "f" if len(exprs) == 1 else f"f_{{{k}}}"
+                parts.append(f"$${name} = {sp.latex(expr)}$$")
+                for w in self.wrt:
+                    d = diff(expr, w)
+                    parts.append(f"$$\\frac{{\\partial {name}}}{{\\partial {sp.latex(w)}}} = {sp.latex(d)}$$")
+        shown = self.source if len(self.source) <= 20_000 else self.source[:20_000] + "\n# ... (truncated)"
+        parts.append("```python\n" + shown.rstrip() + "\n```")
+        return "\n\n".join(parts)
 
     def _bind(self, args, kwargs):
         n = len(self._names)

@@ -3,6 +3,10 @@
     symdiff grad "(a+b)*(b+1)" --wrt a,b --at a=2,b=1
     symdiff diff "x^2 + 2*x*y + y^2" --wrt x
     symdiff source "(a+b)*(b+1)" --wrt a,b --mode reverse
+    symdiff export "(a+b)*(b+1)" --wrt a,b -o generated/colah_grad.py
+    symdiff compare "sin(x*y) + exp(z)"
+    symdiff graph "(a+b)*(b+1)" --at a=2,b=1 --highlight b -o graph.svg
+    symdiff check "x*sin(y)" --at x=1,y=2
 
 Bad input prints a short message (with a caret under the problem) on stderr
 and exits with status 2; no traceback.
@@ -21,6 +25,9 @@ EXAMPLES = {
     "diff": 'symdiff diff "x^2 + 2*x*y + y^2" --wrt x',
     "source": 'symdiff source "(a+b)*(b+1)" --wrt a,b --mode reverse',
     "export": 'symdiff export "(a+b)*(b+1)" --wrt a,b -o generated/colah_grad.py',
+    "compare": 'symdiff compare "sin(x*y) + exp(z)" --wrt x,y,z',
+    "graph": 'symdiff graph "(a+b)*(b+1)" --at a=2,b=1 --highlight b -o graph.svg',
+    "check": 'symdiff check "(x + sigmoid(y)) / (sigmoid(x) + (x + y)^2)" --at x=3,y=-4',
 }
 
 
@@ -87,6 +94,28 @@ def cmd_export(args, out):
           f"inputs {', '.join(built.program.inputs)})", file=out)
 
 
+def cmd_compare(args, out):
+    from .compare import compare
+    formulas = [f.strip() for f in args.formula.split(";")]
+    report = compare(formulas if len(formulas) > 1 else formulas[0], wrt=_wrt(args.wrt),
+                     backend=args.backend, measure=not args.no_timing)
+    print(report, file=out)
+
+
+def cmd_graph(args, out):
+    from .display import show_graph
+    at = _parse_at(args.at or "")
+    picture = show_graph(args.formula, at=at, highlight=args.highlight, path=args.output)
+    print(f"wrote {args.output}" + (f"; {picture.equation}" if picture.equation else ""), file=out)
+
+
+def cmd_check(args, out):
+    from .check import check_grad
+    result = check_grad(args.formula, wrt=_wrt(args.wrt), at=_parse_at(args.at or ""))
+    print(result, file=out)
+    return 0 if result.ok else 1
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="symdiff",
@@ -126,6 +155,21 @@ def build_parser():
     p.add_argument("--kind", default="grad", choices=api.KINDS,
                    help="what to export; a jacobian takes formulas separated by ';'")
     p.set_defaults(run=cmd_export)
+
+    p = command("compare", "forward vs reverse mode: operations, sweeps, memory, time, recommendation")
+    p.add_argument("--backend", default="numba", choices=api.BACKENDS, help="what the timing runs on")
+    p.add_argument("--no-timing", action="store_true", help="skip measuring seconds per evaluation")
+    p.set_defaults(run=cmd_compare)
+
+    p = command("graph", "draw the computational graph with values and edge derivatives")
+    p.add_argument("--at", required=True, help="the point, e.g. a=2,b=1")
+    p.add_argument("--highlight", help="an input whose paths to the output are summed")
+    p.add_argument("-o", "--output", required=True, help="picture file: .svg, .png or .pdf")
+    p.set_defaults(run=cmd_graph)
+
+    p = command("check", "check both modes against central finite differences (exit 1 on mismatch)")
+    p.add_argument("--at", required=True, help="the point, e.g. x=3,y=-4")
+    p.set_defaults(run=cmd_check)
     return parser
 
 
@@ -138,14 +182,14 @@ def main(argv=None, out=None, err=None):
         parser.print_help(out)
         return 2
     try:
-        args.run(args, out)
+        status = args.run(args, out)
     except ParseError as e:
         print(f"symdiff: error: {e}", file=err)
         return 2
     except (UsageError, ValueError, TypeError, NotImplementedError, OSError) as e:
         print(f"symdiff: error: {e}", file=err)
         return 2
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

@@ -52,6 +52,6 @@ def test_bad_point_and_missing_values_are_short_errors():
 
 
 def test_help_has_examples():
-    for command in ("grad", "diff", "source"):
+    for command in ("grad", "diff", "source", "export", "compare", "graph", "check"):
         r = run(command, "--help")
         assert r.returncode == 0 and "example:" in r.stdout and "symdiff " + command in r.stdout

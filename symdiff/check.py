@@ -1,0 +1,76 @@
+"""Gradient checking: both modes against central finite differences."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .api import value_and_grad
+
+
+@dataclass
+class GradCheck:
+    """Result of :func:`check_grad`; ``str()`` is a table, ``.ok`` the verdict."""
+
+    wrt: list
+    forward: np.ndarray
+    reverse: np.ndarray
+    numeric: np.ndarray
+    max_relative_error: float
+    tolerance: float
+
+    @property
+    def ok(self):
+        return bool(self.max_relative_error <= self.tolerance)
+
+    def __str__(self):
+        width = max(len(w) for w in self.wrt) + 4
+        lines = [f"{'':<{width}}{'forward':>14}{'reverse':>14}{'numeric':>14}{'rel. error':>12}"]
+        for name, f, r, n in zip(self.wrt, self.forward, self.reverse, self.numeric):
+            error = _relative_error(np.array([f, r]), n).max()
+            lines.append(f"{'d/d' + name:<{width}}{f:>14.8g}{r:>14.8g}{n:>14.8g}{error:>12.2e}")
+        verdict = "ok" if self.ok else "MISMATCH"
+        lines.append(f"largest relative error {self.max_relative_error:.2e} "
+                     f"(tolerance {self.tolerance:.0e}): {verdict}")
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        return "<pre>" + str(self) + "</pre>"
+
+
+def _relative_error(a, b):
+    return np.abs(a - b) / np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+
+
+def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6):
+    """Compare forward mode, reverse mode and central finite differences at a point.
+
+    >>> check = check_grad("(a + b) * (b + 1)", at={"a": 2, "b": 1})
+    >>> check.ok, check.reverse.tolist()
+    (True, [2.0, 5.0])
+
+    The error is relative, scaled by ``max(1, |value|)`` so that derivatives
+    near zero are judged absolutely.  ``at`` must give every input.
+    """
+    at = dict(at or {})
+    modes = {mode: value_and_grad(f, wrt=wrt, mode=mode, backend="python") for mode in ("forward", "reverse")}
+    fn = modes["reverse"]
+    point = {s.name: float(at[s.name]) if s.name in at else None for s in fn.inputs}
+    missing = [k for k, v in point.items() if v is None]
+    if missing:
+        raise TypeError(f"check_grad needs a value for {', '.join(map(repr, missing))} in at=")
+    unknown = sorted(set(at) - set(point))
+    if unknown:
+        raise TypeError(f"check_grad got unknown variables {', '.join(map(repr, unknown))}")
+    forward = modes["forward"](**point)[1]
+    reverse = fn(**point)[1]
+    numeric = []
+    for sym in fn.wrt:
+        x = point[sym.name]
+        h = step * max(1.0, abs(x))
+        up = fn(**dict(point, **{sym.name: x + h}))[0]
+        down = fn(**dict(point, **{sym.name: x - h}))[0]
+        numeric.append((up - down) / (2 * h))
+    numeric = np.array(numeric)
+    error = max(_relative_error(forward, numeric).max(), _relative_error(reverse, numeric).max(),
+                _relative_error(forward, reverse).max())
+    return GradCheck([s.name for s in fn.wrt], forward, reverse, numeric, float(error), tolerance)

@@ -1,0 +1,245 @@
+"""Forward vs reverse mode on the same formula: costs, memory, time, and which to pick.
+
+:func:`compare` builds both optimized programs and reports, per mode, the
+arithmetic operations (by kind), sweeps, the most values alive at once (the
+memory reverse mode pays for), program length and measured seconds per
+evaluation.  ``.recommended`` comes from the cost model ``mode="auto"`` uses
+(:func:`symdiff.api.cost_estimates`), with the reason in words.
+
+:func:`scaling_study` sweeps a family f: R^n -> R^m and shows the classic
+lesson: forward mode wins with few inputs and many outputs, reverse mode with
+many inputs and few outputs.
+"""
+
+import html
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .api import build, compile_built, cost_estimates
+from .ops import CATEGORIES
+
+
+@dataclass
+class ModeCost:
+    """One mode's side of a :class:`Report`."""
+
+    mode: str
+    ops: int                  # arithmetic operations of the optimized program
+    ops_by_kind: dict         # add / mul / div / transcendental / compare
+    sweeps: int               # forward: one per input; reverse: one per output
+    peak_live: int            # most temporaries alive at once
+    length: int               # lines of the straight-line program
+    estimate: int             # the cost model's (node, direction) pairs
+    seconds: float = None     # measured per evaluation (None when not measured)
+    program: object = field(default=None, repr=False)
+
+    @property
+    def sweep_text(self):
+        if self.mode == "forward":
+            return f"{self.sweeps} (one per input)"
+        return f"1 + {self.sweeps} (per output)"
+
+
+@dataclass
+class Report:
+    """The result of :func:`compare`; ``str(report)`` is a table, Jupyter shows HTML."""
+
+    formulas: list
+    wrt: list
+    outputs: int
+    forward: ModeCost
+    reverse: ModeCost
+    recommended: str
+    reason: str
+
+    def rows(self):
+        f, r = self.forward, self.reverse
+
+        def secs(c):
+            return "-" if c.seconds is None else _format_seconds(c.seconds)
+        rows = [("arithmetic operations", f.ops, r.ops)]
+        rows += [(f"  {kind}", f.ops_by_kind[kind], r.ops_by_kind[kind]) for kind in CATEGORIES]
+        rows += [("sweeps", f.sweep_text, r.sweep_text),
+                 ("peak live values", f.peak_live, r.peak_live),
+                 ("program length (lines)", f.length, r.length),
+                 ("cost model estimate", f.estimate, r.estimate),
+                 ("seconds per evaluation", secs(f), secs(r))]
+        return rows
+
+    def __str__(self):
+        rows = self.rows()
+        width = max(len(str(c)) for row in rows for c in row[1:])
+        width = max(width, len("forward"))
+        label = max(len(row[0]) for row in rows)
+        subject = ", ".join(self.formulas)
+        lines = [f"forward vs reverse for {subject}",
+                 f"  {len(self.wrt)} input(s) wrt {', '.join(self.wrt)}; {self.outputs} output(s)",
+                 "",
+                 f"{'':<{label}}  {'forward':>{width}}  {'reverse':>{width}}"]
+        lines += [f"{name:<{label}}  {str(a):>{width}}  {str(b):>{width}}" for name, a, b in rows]
+        lines += ["", f"recommended: {self.recommended} -- {self.reason}"]
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        cells = "".join(
+            f"<tr><td style='text-align:left'>{html.escape(name)}</td>"
+            f"<td>{html.escape(str(a))}</td><td>{html.escape(str(b))}</td></tr>"
+            for name, a, b in self.rows())
+        return (f"<div><b>forward vs reverse</b> for <code>{html.escape(', '.join(self.formulas))}</code>"
+                f"<table><tr><th></th><th>forward</th><th>reverse</th></tr>{cells}</table>"
+                f"<p><b>recommended: {self.recommended}</b> — {html.escape(self.reason)}</p></div>")
+
+    def plot(self, ax=None):
+        """Bar chart of operations by kind for each mode (matplotlib); returns the axes."""
+        import matplotlib.pyplot as plt
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.2))
+        modes = [self.forward, self.reverse]
+        left = np.zeros(2)
+        for kind in CATEGORIES:
+            values = np.array([m.ops_by_kind[kind] for m in modes], dtype=float)
+            ax.barh(["forward", "reverse"], values, left=left, label=kind)
+            left += values
+        for y, m in enumerate(modes):
+            note = f"  {m.ops} ops, peak {m.peak_live} live"
+            if m.seconds is not None:
+                note += f", {_format_seconds(m.seconds)}"
+            ax.text(left[y], y, note, va="center", fontsize=8)
+        ax.set_xlim(0, left.max() * 1.6 + 1)
+        ax.set_xlabel("arithmetic operations in the optimized program")
+        ax.set_title(f"recommended: {self.recommended}")
+        ax.legend(fontsize=7, loc="lower right")
+        return ax
+
+
+def _format_seconds(s):
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s:.3g} s"
+
+
+def _measure(built, backend, samples, repeats=3):
+    fn = compile_built(built, backend)
+    rng = np.random.default_rng(0)
+    args = [rng.uniform(0.5, 1.5, size=samples) for _ in fn.inputs]
+    fn(*args)                                      # compile / warm up
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(*args)
+        best = min(best, time.perf_counter() - start)
+    return best / samples
+
+
+def compare(f, wrt=None, backend="numba", samples=10_000, measure=True):
+    """Forward vs reverse mode on ``f`` (one formula or a list of them).
+
+    >>> report = compare("(a + b) * (b + 1)", wrt=["a", "b"], measure=False)
+    >>> report.recommended
+    'reverse'
+    >>> report.forward.ops, report.reverse.ops
+    (4, 3)
+
+    ``measure=True`` times both modes per evaluation on ``samples`` random
+    points with ``backend`` (numba compiles both programs first).
+    """
+    formulas = [f] if isinstance(f, str) or not isinstance(f, (list, tuple)) else list(f)
+    costs = {}
+    for mode in ("forward", "reverse"):
+        built = build("jacobian", formulas, wrt, mode)
+        program = built.program
+        problem = built.problem
+        costs[mode] = (built, program)
+    problem = costs["forward"][0].problem
+    n, m = len(problem.wrt), len(problem.roots)
+    est_forward, est_reverse = cost_estimates(problem.graph, problem.roots, problem.wrt_nodes)
+    reports = {}
+    for mode, (built, program) in costs.items():
+        reports[mode] = ModeCost(
+            mode=mode, ops=program.operation_count, ops_by_kind=program.operation_counts(),
+            sweeps=n if mode == "forward" else m, peak_live=program.peak_live(),
+            length=len(program.body), estimate=est_forward if mode == "forward" else est_reverse,
+            seconds=_measure(built, backend, samples) if measure else None, program=program)
+    recommended = "forward" if est_forward < est_reverse or (est_forward == est_reverse and n <= m) \
+        else "reverse"
+    return Report([t for t in problem.texts], [s.name for s in problem.wrt], m,
+                  reports["forward"], reports["reverse"], recommended,
+                  _reason(recommended, n, m, reports))
+
+
+def _reason(recommended, n, m, reports):
+    f, r = reports["forward"], reports["reverse"]
+    plural = lambda k, word: f"{k} {word}{'' if k == 1 else 's'}"  # noqa: E731
+    if recommended == "reverse":
+        why = (f"{plural(n, 'input')} and {plural(m, 'output')}: reverse mode gets every derivative "
+               f"from {plural(m, 'reverse sweep')}, forward mode needs {plural(n, 'sweep')}, one per input")
+    else:
+        why = (f"{plural(n, 'input')} and {plural(m, 'output')}: forward mode gets every derivative "
+               f"from {plural(n, 'sweep')}, reverse mode needs {plural(m, 'reverse sweep')}, one per output")
+    return (f"{why} (cost model {f.estimate} vs {r.estimate}; optimized programs "
+            f"{f.ops} vs {r.ops} operations; reverse mode holds up to {r.peak_live} values at once, "
+            f"forward {f.peak_live}).")
+
+
+# -- the classic lesson ------------------------------------------------------------------
+def fan_family(n, m, depth=10):
+    """f: R^n -> R^m: n inputs mixed into one value, a chain of ``depth`` steps, m outputs.
+
+    ``h = x1 + 2*x2 + ... + n*xn``, then ``h = sin(h)`` ``depth`` times, and
+    output ``i`` is ``sin(i*h)``.  Forward mode carries n tangents through the
+    chain, reverse mode m adjoints: the cheaper mode is the one with fewer
+    directions, which is the classic lesson.
+    """
+    h = " + ".join(f"{k}*x{k}" for k in range(1, n + 1))
+    for _ in range(depth):
+        h = f"sin({h})"
+    return [f"sin({i}*{h})" for i in range(1, m + 1)]
+
+
+def scaling_study(ns=(1, 2, 4, 8, 16, 32), ms=(1, 2, 4, 8, 16, 32), family=fan_family):
+    """Operation counts of both modes over a grid of input counts ``ns`` and output counts ``ms``.
+
+    Returns a list of dicts with keys n, m, forward, reverse (optimized
+    program operations) and winner.
+    """
+    rows = []
+    for m in ms:
+        for n in ns:
+            fs = family(n, m)
+            wrt = [f"x{k}" for k in range(1, n + 1)]
+            ops = {mode: build("jacobian", fs, wrt, mode).program.operation_count
+                   for mode in ("forward", "reverse")}
+            winner = "forward" if ops["forward"] < ops["reverse"] else \
+                ("reverse" if ops["reverse"] < ops["forward"] else "tie")
+            rows.append({"n": n, "m": m, "forward": ops["forward"], "reverse": ops["reverse"],
+                         "winner": winner})
+    return rows
+
+
+def plot_scaling(rows, ax=None):
+    """Heat map of log2(forward ops / reverse ops) over (n, m); blue = forward wins."""
+    import matplotlib.pyplot as plt
+    ns = sorted({r["n"] for r in rows})
+    ms = sorted({r["m"] for r in rows})
+    grid = np.zeros((len(ms), len(ns)))
+    for r in rows:
+        grid[ms.index(r["m"]), ns.index(r["n"])] = math.log2(r["forward"] / r["reverse"])
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    limit = max(1.0, np.abs(grid).max())
+    image = ax.imshow(grid, origin="lower", cmap="coolwarm", vmin=-limit, vmax=limit)
+    ax.set_xticks(range(len(ns)), [str(n) for n in ns])
+    ax.set_yticks(range(len(ms)), [str(m) for m in ms])
+    ax.set_xlabel("inputs n")
+    ax.set_ylabel("outputs m")
+    for i in range(len(ms)):
+        for j in range(len(ns)):
+            ax.text(j, i, "F" if grid[i, j] < 0 else ("R" if grid[i, j] > 0 else "="),
+                    ha="center", va="center", fontsize=8)
+    ax.figure.colorbar(image, ax=ax, label="log2(forward ops / reverse ops)")
+    ax.set_title("F: forward mode cheaper, R: reverse mode cheaper")
+    return ax

@@ -1,0 +1,179 @@
+"""Pictures and notebook views: the computational graph, sums over paths.
+
+:func:`show_graph` draws a formula's graph as colah's figures do: one node
+per operation with its value at a point, each edge labelled with the local
+partial derivative d(user)/d(argument) there, and -- for a chosen input --
+every path to the output highlighted with the product of its edge
+derivatives; their sum is the derivative (``de/db = 1*2 + 1*3 = 5``).
+matplotlib draws, networkx lays the graph out in layers; no system binary
+is needed.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .api import formula_node, formula_text
+from .graph import Graph
+from .lower import input_identifiers, lower
+from .program import interpret
+from .rules import local_partials
+
+_SYMBOLS = {"Add": "+", "Mul": "×", "Pow": "^", "Abs": "abs", "ceiling": "ceil", "Cbrt": "cbrt",
+            "Heaviside": "heaviside", "Max": "max", "Min": "min"}
+MAX_PATHS = 24
+
+
+@dataclass
+class GraphPicture:
+    """What :func:`show_graph` drew, as data (tests and notebooks read it)."""
+
+    labels: dict          # node -> label text
+    values: dict          # node -> value at the point
+    edges: dict           # (argument, user) -> local partial derivative value
+    paths: list           # highlighted paths: lists of nodes, input first
+    path_products: list   # product of edge derivatives along each path
+    derivative: float     # sum of path_products (d output / d highlighted input)
+    equation: str         # e.g. "∂f/∂b = 1·2 + 1·3 = 5"
+    figure: object = None
+
+
+def _fmt(x):
+    if isinstance(x, float) and math.isfinite(x) and x == int(x) and abs(x) < 1e6:
+        return str(int(x))
+    return f"{x:.4g}"
+
+
+def graph_values(f, at):
+    """(graph, root, nodes, values, edges) of formula ``f`` at the point ``at``."""
+    g = Graph()
+    root = formula_node(g, f)
+    nodes = [v for v in g.reachable([root]) if not g.is_constant(v)]
+    partials = {v: local_partials(g, v) for v in nodes if g.args[v]}
+    wanted = list(nodes)
+    edge_keys = []
+    for v, ps in partials.items():
+        for arg, p in zip(g.args[v], ps):
+            if not g.is_constant(arg):
+                edge_keys.append((arg, v))
+                wanted.append(p if p is not None else g.zero)
+    symbols = g.free_symbols([root])
+    missing = [s.name for s in symbols if s.name not in at]
+    if missing:
+        raise TypeError(f"show_graph needs a value for {', '.join(map(repr, missing))} in at=")
+    idents = input_identifiers([s.name for s in symbols])
+    program = lower(g, wanted, [(g.symbol(s), i) for s, i in zip(symbols, idents)], "values",
+                    [str(k) for k in range(len(wanted))])
+    results = [float(x) for x in interpret(program, *[float(at[s.name]) for s in symbols])]
+    values = dict(zip(nodes, results[:len(nodes)]))
+    edges = dict(zip(edge_keys, results[len(nodes):]))
+    return g, root, nodes, values, edges
+
+
+def _label(g, v):
+    kind = g.kind[v]
+    if kind == "Symbol":
+        return g.data[v].name
+    op = _SYMBOLS.get(kind, kind)
+    constants = [_fmt(float(g.data[a])) if g.kind[a] == "Number" else str(g.data[a])
+                 for a in g.args[v] if g.is_constant(a)]
+    if kind == "Mul" and constants == ["-1"]:
+        return "negate"
+    if kind == "Pow" and constants and g.is_constant(g.args[v][1]):
+        return f"^{constants[0]}"
+    return op + (" " + ", ".join(constants) if constants else "")
+
+
+def _paths(g, source, root, users):
+    """All paths from ``source`` up to ``root`` (at most MAX_PATHS + 1 are collected)."""
+    found, stack = [], [[source]]
+    while stack and len(found) <= MAX_PATHS:
+        path = stack.pop()
+        if path[-1] == root:
+            found.append(path)
+            continue
+        for u in reversed(users.get(path[-1], [])):
+            stack.append(path + [u])
+    return found
+
+
+def show_graph(f, at, highlight=None, path=None, ax=None, title=None):
+    """Draw the computational graph of ``f`` at the point ``at``.
+
+    >>> pic = show_graph("(a + b) * (b + 1)", at={"a": 2, "b": 1}, highlight="b")
+    >>> pic.equation
+    '∂f/∂b = 1·2 + 1·3 = 5'
+
+    ``highlight`` names an input whose paths to the output are drawn in
+    colour with their products; ``path`` saves the picture (``.svg``,
+    ``.png``, ``.pdf``).  Returns a :class:`GraphPicture`.
+    """
+    import matplotlib
+    if path is not None and ax is None:
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    g, root, nodes, values, edges = graph_values(f, at)
+    labels = {v: _label(g, v) for v in nodes}
+    users = {}
+    for arg, v in edges:
+        users.setdefault(arg, []).append(v)
+
+    paths, products, equation, derivative = [], [], "", math.nan
+    if highlight is not None:
+        source = next((v for v in nodes if g.kind[v] == "Symbol" and g.data[v].name == highlight), None)
+        if source is None:
+            raise ValueError(f"{highlight!r} is not a variable of {formula_text(f, 60)}")
+        paths = _paths(g, source, root, users)
+        products = [float(np.prod([edges[(a, b)] for a, b in zip(p, p[1:])])) for p in paths]
+        derivative = float(sum(products))
+        if 0 < len(paths) <= MAX_PATHS:
+            terms = " + ".join("·".join(_fmt(edges[(a, b)]) for a, b in zip(p, p[1:])) for p in paths)
+            equation = f"∂f/∂{highlight} = {terms} = {_fmt(derivative)}"
+        else:
+            equation = f"∂f/∂{highlight} = {_fmt(derivative)} (more than {MAX_PATHS} paths)"
+        if not paths:
+            derivative = 0.0
+            equation = f"∂f/∂{highlight} = 0 (no path)"
+
+    # layers: longest distance from the leaves, inputs at the bottom
+    layer = {}
+    for v in nodes:
+        layer[v] = 1 + max((layer[a] for a in g.args[v] if a in layer), default=-1)
+    G = nx.DiGraph()
+    for v in nodes:
+        G.add_node(v, layer=layer[v])
+    G.add_edges_from(edges)
+    pos = nx.multipartite_layout(G, subset_key="layer", align="horizontal")
+
+    width = max(4.0, 1.6 * max(sum(1 for v in nodes if layer[v] == k) for k in set(layer.values())))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(width, 1.5 + 1.3 * (max(layer.values()) + 1)))
+    else:
+        fig = ax.figure
+    on_path = {(a, b) for p in paths for a, b in zip(p, p[1:])}
+    nx.draw_networkx_edges(G, pos, ax=ax, edgelist=[e for e in G.edges if e not in on_path],
+                           edge_color="#999999", arrows=True, arrowsize=14, node_size=2600)
+    nx.draw_networkx_edges(G, pos, ax=ax, edgelist=sorted(on_path), edge_color="#d62728", width=2.5,
+                           arrows=True, arrowsize=16, node_size=2600)
+    colors = ["#ffe0b2" if g.kind[v] == "Symbol" else ("#c8e6c9" if v == root else "#e3f2fd")
+              for v in G.nodes]
+    nx.draw_networkx_nodes(G, pos, ax=ax, node_color=colors, node_size=2600, edgecolors="#555555")
+    nx.draw_networkx_labels(G, pos, ax=ax, font_size=9,
+                            labels={v: f"{labels[v]}\n= {_fmt(values[v])}" for v in G.nodes})
+    nx.draw_networkx_edge_labels(G, pos, ax=ax, font_size=8, rotate=False,
+                                 edge_labels={e: _fmt(d) for e, d in edges.items()},
+                                 font_color="#b71c1c", bbox={"boxstyle": "round", "fc": "white", "ec": "none"})
+    ax.set_title(title or f"{formula_text(f, 80)}\nat " + ", ".join(f"{k}={_fmt(float(x))}" for k, x in at.items()),
+                 fontsize=10)
+    if equation:
+        ax.text(0.5, -0.04, equation, transform=ax.transAxes, ha="center", va="top", fontsize=11,
+                color="#d62728")
+    ax.axis("off")
+    ax.margins(0.18)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, bbox_inches="tight")
+    return GraphPicture(labels, values, edges, paths, products, derivative, equation, fig)

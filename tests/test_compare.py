@@ -1,0 +1,91 @@
+"""Forward vs reverse: the report, the cost model, the classic lesson, gradient checks."""
+
+import numpy as np
+import pytest
+
+import symdiff as sd
+from symdiff.compare import fan_family
+
+
+def test_reverse_for_many_inputs_one_output():
+    report = sd.compare(fan_family(31, 1)[0], measure=False)
+    assert report.recommended == "reverse"
+    assert report.forward.sweeps == 31 and report.reverse.sweeps == 1
+    # the optimized programs show why: forward carries 31 tangents through the chain
+    assert report.reverse.ops * 3 < report.forward.ops
+    assert "31 inputs and 1 output" in report.reason
+
+
+def test_forward_for_one_input_many_outputs():
+    report = sd.compare(fan_family(1, 30), measure=False)
+    assert report.recommended == "forward"
+    assert report.forward.sweeps == 1 and report.reverse.sweeps == 30
+    assert report.forward.ops * 2 < report.reverse.ops
+    assert "1 input and 30 outputs" in report.reason
+
+
+def test_auto_mode_uses_the_same_cost_model():
+    assert sd.jacobian(fan_family(1, 30), backend="python").mode == "forward"
+    assert sd.grad(fan_family(31, 1)[0], backend="python").mode == "reverse"
+
+
+def test_report_fields_table_html_and_timing():
+    report = sd.compare("(a + b) * (b + 1)", wrt=["a", "b"], backend="python", samples=200)
+    for side in (report.forward, report.reverse):
+        assert side.ops == sum(side.ops_by_kind.values())
+        assert side.length == len(side.program.body)
+        assert side.peak_live >= 1
+        assert side.seconds is not None and side.seconds > 0
+    text = str(report)
+    assert "arithmetic operations" in text and "recommended: reverse" in text
+    assert "<table>" in report._repr_html_()
+
+
+def test_report_plot(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    report = sd.compare(fan_family(4, 2), measure=False)
+    ax = report.plot()
+    path = tmp_path / "compare.png"
+    ax.figure.savefig(path)
+    assert path.stat().st_size > 1000
+
+
+def test_scaling_study_reproduces_the_classic_lesson(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    rows = sd.scaling_study(ns=(1, 16), ms=(1, 16))
+    winner = {(r["n"], r["m"]): r["winner"] for r in rows}
+    assert winner[(16, 1)] == "reverse"
+    assert winner[(1, 16)] == "forward"
+    ax = sd.plot_scaling(rows)
+    ax.figure.savefig(tmp_path / "scaling.png")
+
+
+def test_fan_family_jacobian_matches_central_differences():
+    fs = fan_family(2, 3, depth=2)
+    point = {"x1": 0.3, "x2": -0.2}
+    J = sd.jacobian(fs, wrt=["x1", "x2"], backend="python")(**point)
+    h = 1e-6
+    for i, f in enumerate(fs):
+        value = sd.value_and_grad(f, wrt=["x1", "x2"], backend="python")
+        for j, name in enumerate(["x1", "x2"]):
+            up = value(**dict(point, **{name: point[name] + h}))[0]
+            down = value(**dict(point, **{name: point[name] - h}))[0]
+            assert J[i, j] == pytest.approx((up - down) / (2 * h), rel=1e-6)
+
+
+def test_check_grad_agrees_and_reports():
+    check = sd.check_grad("(x + sigmoid(y)) / (sigmoid(x) + (x + y)^2)", at={"x": 3, "y": -4})
+    assert check.ok and check.max_relative_error < 1e-8
+    np.testing.assert_allclose(check.forward, check.reverse, rtol=1e-14)
+    assert "largest relative error" in str(check)
+    with pytest.raises(TypeError, match="needs a value for 'y'"):
+        sd.check_grad("x*y", at={"x": 1})
+
+
+def test_check_grad_catches_a_wrong_derivative_at_a_kink():
+    # at the kink of abs, finite differences see 0 and so do we (abs'(0) = 0): ok
+    assert sd.check_grad("abs(x)", at={"x": 0.0}).ok
+    # at a jump the numeric derivative explodes and the check says so
+    assert not sd.check_grad("floor(x)", at={"x": 2.0}).ok

@@ -1,0 +1,69 @@
+"""Pictures and notebook views, rendered to files and checked."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+import symdiff as sd
+
+matplotlib.use("Agg")
+
+
+def test_colah_graph_edges_values_and_path_sum(tmp_path):
+    path = tmp_path / "colah.png"
+    pic = sd.show_graph("(a + b) * (b + 1)", at={"a": 2, "b": 1}, highlight="b", path=path)
+    assert sorted(pic.values.values()) == [1.0, 2.0, 2.0, 3.0, 6.0]
+    assert sorted(pic.edges.values()) == [1.0, 1.0, 1.0, 2.0, 3.0]
+    assert len(pic.paths) == 2
+    assert sorted(pic.path_products) == [2.0, 3.0]
+    assert pic.derivative == 5.0
+    assert pic.equation == "∂f/∂b = 1·2 + 1·3 = 5"
+    assert path.stat().st_size > 5000
+    image = matplotlib.image.imread(path)
+    # the highlighted paths are drawn in red: some pixels are strongly red
+    red = (image[..., 0] > 0.7) & (image[..., 1] < 0.3) & (image[..., 2] < 0.3)
+    assert red.sum() > 100
+
+
+def test_path_sum_equals_the_gradient():
+    text = "sin(x*y) * (x + y) + exp(x)"
+    at = {"x": 0.4, "y": -1.3}
+    g = sd.grad(text, wrt=["x", "y"], backend="python")(**at)
+    for k, name in enumerate(["x", "y"]):
+        pic = sd.show_graph(text, at=at, highlight=name)
+        assert pic.derivative == pytest.approx(g[k], rel=1e-12)
+
+
+def test_svg_output_and_errors(tmp_path):
+    path = tmp_path / "graph.svg"
+    sd.show_graph("relu(w*x + b)", at={"w": 2, "x": 1, "b": -0.5}, path=path)
+    assert path.read_text().lstrip().startswith("<?xml")
+    with pytest.raises(ValueError, match="'z' is not a variable"):
+        sd.show_graph("x*y", at={"x": 1, "y": 2}, highlight="z")
+    with pytest.raises(TypeError, match="needs a value for 'y'"):
+        sd.show_graph("x*y", at={"x": 1})
+
+
+def test_compiled_function_markdown_view():
+    g = sd.grad("(a + b) * (b + 1)", backend="python")
+    md = g._repr_markdown_()
+    assert r"\frac{\partial f}{\partial b} = a + 2 b + 1" in md
+    assert "```python" in md and "adj_b = t0 + t1" in md
+
+
+def test_cli_graph_and_compare(tmp_path):
+    import subprocess
+    import sys
+    out = tmp_path / "g.png"
+    r = subprocess.run([sys.executable, "-m", "symdiff.cli", "graph", "(a+b)*(b+1)", "--at", "a=2,b=1",
+                        "--highlight", "b", "-o", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "1·2 + 1·3 = 5" in r.stdout and out.stat().st_size > 1000
+    r = subprocess.run([sys.executable, "-m", "symdiff.cli", "compare", "sin(x*y) + exp(z)",
+                        "--backend", "python"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "recommended: reverse" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "symdiff.cli", "check", "x*sin(y)", "--at", "x=1,y=2"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and ": ok" in r.stdout
+    np.testing.assert_equal(r.stderr, "")
