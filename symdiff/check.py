@@ -1,5 +1,6 @@
 """Gradient checking: both modes against central finite differences."""
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -7,7 +8,7 @@ import numpy as np
 from .api import value_and_grad
 
 
-@dataclass
+@dataclass(repr=False)
 class GradCheck:
     """Result of :func:`check_grad`; ``str()`` is a table, ``.ok`` the verdict."""
 
@@ -33,8 +34,11 @@ class GradCheck:
                      f"(tolerance {self.tolerance:.0e}): {verdict}")
         return "\n".join(lines)
 
+    def __repr__(self):
+        return str(self)
+
     def _repr_html_(self):
-        return "<pre>" + str(self) + "</pre>"
+        return "<pre>" + html.escape(str(self)) + "</pre>"
 
 
 def _relative_error(a, b):

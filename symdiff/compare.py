@@ -43,7 +43,7 @@ class ModeCost:
         return f"1 + {self.sweeps} (per output)"
 
 
-@dataclass
+@dataclass(repr=False)
 class Report:
     """The result of :func:`compare`; ``str(report)`` is a table, Jupyter shows HTML."""
 
@@ -82,6 +82,9 @@ class Report:
         lines += [f"{name:<{label}}  {str(a):>{width}}  {str(b):>{width}}" for name, a, b in rows]
         lines += ["", f"recommended: {self.recommended} -- {self.reason}"]
         return "\n".join(lines)
+
+    def __repr__(self):
+        return str(self)
 
     def _repr_html_(self):
         cells = "".join(
