@@ -233,15 +233,18 @@ def _build(kind, formulas, wrt, mode, optimized):
 
 
 def _hessian_nodes(g, gradient, xs):
-    """Forward mode over the gradient nodes; the lower triangle is mirrored (H is symmetric)."""
+    """Forward mode over the gradient nodes; the lower triangle is mirrored (H is symmetric).
+
+    Each column's sweep visits only the nodes between its input and the
+    gradient entries, so a banded Hessian costs O(n).
+    """
     n = len(xs)
     h = [[None] * n for _ in range(n)]
-    cache = {}
-    for j, x in enumerate(xs):
-        rows = [gradient[i] for i in range(j, n)]
-        column = tangents(g, [r if r is not None else g.zero for r in rows], [x], cache)
-        for k, i in enumerate(range(j, n)):
-            h[i][j] = h[j][i] = column[k][0]
+    rows = [r if r is not None else g.zero for r in gradient]
+    column = tangents(g, rows, xs)
+    for j in range(n):
+        for i in range(j, n):
+            h[i][j] = h[j][i] = column[i][j]
     return [d for row in h for d in row]
 
 

@@ -1,9 +1,12 @@
 """Forward mode: push tangents from the inputs towards the outputs.
 
-For each input ``x`` (one *sweep* per input direction), every node in
-topological order gets ``tangent[v] = sum_i d v/d arg_i * tangent[arg_i]``.
-Tangents are nodes interned in the same graph as the function, so they share
-its work; a tangent that is a symbolic zero is never created.
+For each input ``x`` (one *sweep* per input direction), every node that
+depends on ``x`` -- and that some output depends on -- gets, in topological
+order, ``tangent[v] = sum_i d v/d arg_i * tangent[arg_i]``.  A sweep visits
+only that cone of nodes, so sparse problems (a banded Hessian) cost what
+their nonzeros cost.  Tangents are nodes interned in the same graph as the
+function, so they share its work; a tangent that is a symbolic zero is
+never created.
 """
 
 from .rules import local_partials
@@ -17,20 +20,39 @@ def partials_of(g, cache, v):
     return ps
 
 
+def _users(g, order):
+    """For each node of ``order``, the nodes of ``order`` that use it."""
+    users = {}
+    for v in order:
+        for a in g.args[v]:
+            users.setdefault(a, []).append(v)
+    return users
+
+
+def cone(users, source):
+    """Nodes reachable from ``source`` along ``users`` (source excluded), ascending."""
+    seen = {source}
+    stack = [source]
+    while stack:
+        for u in users.get(stack.pop(), ()):
+            if u not in seen:
+                seen.add(u)
+                stack.append(u)
+    seen.discard(source)
+    return sorted(seen)
+
+
 def tangents(g, outputs, wrt, cache=None):
     """Forward mode.  Returns ``T`` with ``T[i][j]`` the node of d outputs[i]/d wrt[j] (or None)."""
     cache = {} if cache is None else cache
-    order = g.reachable(outputs)
+    users = _users(g, g.reachable(outputs))
     first_new = len(g)
     args = g.args
     result = [[None] * len(wrt) for _ in outputs]
     for j, x in enumerate(wrt):
         tangent = {x: g.one}
-        for v in order:
-            xs = args[v]
-            if v == x or not any(a in tangent for a in xs):
-                continue
-            terms = [g.mul(p, tangent[a]) for a, p in zip(xs, partials_of(g, cache, v))
+        for v in cone(users, x):
+            terms = [g.mul(p, tangent[a]) for a, p in zip(args[v], partials_of(g, cache, v))
                      if p is not None and a in tangent]
             if terms:
                 t = tangent[v] = g.add(*terms)

@@ -213,3 +213,18 @@ def test_every_public_function_has_a_docstring_with_an_example():
     for name in sd.__all__:
         obj = getattr(sd, name)
         assert obj.__doc__ and (">>>" in obj.__doc__ or name == "ParseError"), name
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import importlib
+
+    import matplotlib
+    matplotlib.use("Agg")
+    # (symdiff.parse and symdiff.compare name functions; import the modules by name)
+    for name in ("symdiff", "symdiff.api", "symdiff.parse", "symdiff.compare", "symdiff.check",
+                 "symdiff.display", "symdiff.export"):
+        module = importlib.import_module(name)
+        failures, _ = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert failures == 0, name
