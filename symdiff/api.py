@@ -159,11 +159,16 @@ def _check_mode(mode):
 
 
 def derivative_nodes(graph, roots, wrt_nodes, mode):
-    """``J[i][j]`` = node of d roots[i] / d wrt[j] (None = zero), by ``mode``."""
+    """``{(i, j): node}``: the nonzero d roots[i] / d wrt[j], by ``mode``."""
     cache = {}
     if mode == "forward":
         return tangents(graph, roots, wrt_nodes, cache)
-    return [adjoints(graph, r, wrt_nodes, cache) for r in roots]
+    found = {}
+    for i, root in enumerate(roots):
+        for j, d in enumerate(adjoints(graph, root, wrt_nodes, cache)):
+            if d is not None:
+                found[i, j] = d
+    return found
 
 
 # -- building programs ---------------------------------------------------------------
@@ -179,15 +184,16 @@ class Built:
     problem: Problem
     mode: str
     blocks: list          # output block shapes, e.g. [(), (n,)]
+    sparsity: tuple = None   # (rows, cols, shape) when the result is a sparse matrix
 
 
-def build(kind, formulas, wrt=None, mode="auto", optimized=True):
+def build(kind, formulas, wrt=None, mode="auto", optimized=True, sparse=False):
     """Build the derivative program of ``kind`` for ``formulas`` (a list)."""
     with _gc_paused():
-        return _build(kind, formulas, wrt, mode, optimized)
+        return _build(kind, formulas, wrt, mode, optimized, sparse)
 
 
-def _build(kind, formulas, wrt, mode, optimized):
+def _build(kind, formulas, wrt, mode, optimized, sparse):
     _check_mode(mode)
     problem = prepare(formulas, wrt)
     g, roots, xs = problem.graph, problem.roots, problem.wrt_nodes
@@ -201,25 +207,36 @@ def _build(kind, formulas, wrt, mode, optimized):
         else:
             mode = choose_mode(g, roots, xs)
     if kind == "hessian":
-        first = derivative_nodes(g, roots, xs, mode)[0]
-        outputs = _hessian_nodes(g, first, xs)
-        labels = [f"d2f/d{a}d{b}" for a in names for b in names]
-        blocks = [(n, n)]
+        gradient = derivative_nodes(g, roots, xs, mode)
+        entries = _hessian_entries(g, [gradient.get((0, j), g.zero) for j in range(n)], xs)
+        shape = (n, n)
         how = f"forward-over-{mode} mode"
     else:
-        jac = derivative_nodes(g, roots, xs, mode)
-        outputs = [d for row in jac for d in row]
+        entries = derivative_nodes(g, roots, xs, mode)
+        shape = (len(roots), n)
         how = f"{mode} mode"
-        if kind == "jacobian":
-            labels = [f"df{i}/d{a}" for i in range(len(roots)) for a in names]
-            blocks = [(len(roots), n)]
-        else:
-            labels = [f"df/d{a}" for a in names]
-            blocks = [(n,)]
-            if kind == "value_and_grad":
-                outputs = [roots[0]] + outputs
-                labels = ["f"] + labels
-                blocks = [()] + blocks
+    if sparse:
+        if kind not in ("jacobian", "hessian"):
+            raise ValueError("sparse=True is for jacobian and hessian")
+        pattern = sorted(entries)
+        outputs = [entries[k] for k in pattern]
+        blocks = [(len(pattern),)]
+        sparsity = (tuple(i for i, _ in pattern), tuple(j for _, j in pattern), shape)
+    else:
+        outputs = [entries.get((i, j)) for i in range(shape[0]) for j in range(shape[1])]
+        blocks = [(n,)] if kind in ("grad", "value_and_grad") else [shape]
+        sparsity = None
+        pattern = [(i, j) for i in range(shape[0]) for j in range(shape[1])]
+    if kind == "hessian":
+        labels = [f"d2f/d{names[i]}d{names[j]}" for i, j in pattern]
+    elif kind == "jacobian":
+        labels = [f"df{i}/d{names[j]}" for i, j in pattern]
+    else:
+        labels = [f"df/d{names[j]}" for _, j in pattern]
+        if kind == "value_and_grad":
+            outputs = [roots[0]] + outputs
+            labels = ["f"] + labels
+            blocks = [()] + blocks
     what = {"grad": "Gradient", "value_and_grad": "Value and gradient",
             "jacobian": "Jacobian", "hessian": "Hessian"}[kind]
     subject = problem.texts[0] if len(problem.texts) == 1 else "[" + ", ".join(problem.texts) + "]"
@@ -229,23 +246,21 @@ def _build(kind, formulas, wrt, mode, optimized):
     if optimized:
         program = optimize(program)
     check(program)
-    return Built(kind, program, problem, mode, blocks)
+    return Built(kind, program, problem, mode, blocks, sparsity)
 
 
-def _hessian_nodes(g, gradient, xs):
-    """Forward mode over the gradient nodes; the lower triangle is mirrored (H is symmetric).
+def _hessian_entries(g, gradient, xs):
+    """``{(i, j): node}`` of the Hessian: forward mode over the gradient nodes.
 
-    Each column's sweep visits only the nodes between its input and the
-    gradient entries, so a banded Hessian costs O(n).
+    Only the lower triangle is differentiated and it is mirrored (H is
+    symmetric).  Each column's sweep visits only the nodes between its input
+    and the gradient entries, so a banded Hessian costs O(n).
     """
-    n = len(xs)
-    h = [[None] * n for _ in range(n)]
-    rows = [r if r is not None else g.zero for r in gradient]
-    column = tangents(g, rows, xs)
-    for j in range(n):
-        for i in range(j, n):
-            h[i][j] = h[j][i] = column[i][j]
-    return [d for row in h for d in row]
+    entries = {}
+    for (i, j), node in tangents(g, gradient, xs).items():
+        if i >= j:
+            entries[i, j] = entries[j, i] = node
+    return entries
 
 
 # -- the callable --------------------------------------------------------------------
@@ -268,6 +283,7 @@ class CompiledFunction:
         self.source = source
         self.formulas = tuple(built.problem.texts)
         self._blocks = built.blocks
+        self.sparsity = built.sparsity
         self._names = [s.name for s in self.inputs]
         self._index = {name: k for k, name in enumerate(self._names)}
         self._kernel = kernel
@@ -350,7 +366,14 @@ class CompiledFunction:
         except ValueError:
             shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(self._names, arrays))
             raise ValueError(f"argument shapes do not broadcast together: {shapes}") from None
+        if self.sparsity is not None and shape:
+            raise ValueError(f"sparse=True gives one matrix per point: pass numbers, not arrays of "
+                             f"shape {shape}")
         flat = self._kernel(arrays, shape)            # (total outputs, *shape)
+        if self.sparsity is not None:
+            import scipy.sparse
+            rows, cols, matrix_shape = self.sparsity
+            return scipy.sparse.csr_matrix((flat, (rows, cols)), shape=matrix_shape)
         return self._split(flat, shape)
 
     def _split(self, flat, shape):
@@ -395,10 +418,10 @@ def compile_built(built, backend, parallel=False):
     return CompiledFunction(built, backend, source, kernel, module)
 
 
-def _entry(kind, formulas, wrt, mode, backend, parallel):
+def _entry(kind, formulas, wrt, mode, backend, parallel, sparse=False):
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
-    return compile_built(build(kind, formulas, wrt, mode), backend, parallel)
+    return compile_built(build(kind, formulas, wrt, mode, sparse=sparse), backend, parallel)
 
 
 @contextlib.contextmanager
@@ -440,35 +463,42 @@ def value_and_grad(f, wrt=None, mode="auto", backend="numba", parallel=False):
     return _entry("value_and_grad", [f], wrt, mode, backend, parallel)
 
 
-def jacobian(fs, wrt=None, mode="auto", backend="numba", parallel=False):
+def jacobian(fs, wrt=None, mode="auto", backend="numba", parallel=False, sparse=False):
     """Compile the Jacobian of a list of formulas: result shape ``(m, n, *S)``.
 
     >>> J = jacobian(["x*y", "sin(x)"], wrt=["x", "y"], backend="python")
     >>> J(x=0.0, y=2.0)
     array([[2., 0.],
            [1., 0.]])
+
+    ``sparse=True`` returns a ``scipy.sparse.csr_matrix`` holding only the
+    structurally nonzero entries (symbolic zeros are never computed); it
+    takes numbers, one point per call.
     """
     if isinstance(fs, (str, sympy.Basic)):
         fs = [fs]
     fs = list(fs)
     if not fs:
         raise ValueError("jacobian needs at least one formula")
-    return _entry("jacobian", fs, wrt, mode, backend, parallel)
+    return _entry("jacobian", fs, wrt, mode, backend, parallel, sparse)
 
 
-def hessian(f, wrt=None, mode="auto", backend="numba", parallel=False):
+def hessian(f, wrt=None, mode="auto", backend="numba", parallel=False, sparse=False):
     """Compile the Hessian of one formula, by forward mode over the gradient.
 
     The gradient is built in reverse mode (``mode="forward"`` builds it in
     forward mode instead), then differentiated again in forward mode; only
-    the lower triangle is computed and mirrored.  Result shape ``(n, n, *S)``.
+    the lower triangle is computed and mirrored.  Result shape ``(n, n, *S)``;
+    ``sparse=True`` returns a ``scipy.sparse.csr_matrix`` of the structural
+    nonzeros, built in time and memory proportional to their number (a
+    banded Hessian costs O(n)).
 
     >>> H = hessian("x^2*y", wrt=["x", "y"], backend="python")
     >>> H(x=3, y=2)
     array([[4., 6.],
            [6., 0.]])
     """
-    return _entry("hessian", [f], wrt, mode, backend, parallel)
+    return _entry("hessian", [f], wrt, mode, backend, parallel, sparse)
 
 
 def diff(f, x):

@@ -43,12 +43,15 @@ def cone(users, source):
 
 
 def tangents(g, outputs, wrt, cache=None):
-    """Forward mode.  Returns ``T`` with ``T[i][j]`` the node of d outputs[i]/d wrt[j] (or None)."""
+    """Forward mode.  Returns ``{(i, j): node}``: the nonzero d outputs[i] / d wrt[j]."""
     cache = {} if cache is None else cache
     users = _users(g, g.reachable(outputs))
+    rows_of = {}
+    for i, out in enumerate(outputs):
+        rows_of.setdefault(out, []).append(i)
     first_new = len(g)
     args = g.args
-    result = [[None] * len(wrt) for _ in outputs]
+    result = {}
     for j, x in enumerate(wrt):
         tangent = {x: g.one}
         for v in cone(users, x):
@@ -58,6 +61,7 @@ def tangents(g, outputs, wrt, cache=None):
                 t = tangent[v] = g.add(*terms)
                 if t >= first_new:
                     g.hints.setdefault(t, ("tangent", v, x))
-        for i, out in enumerate(outputs):
-            result[i][j] = tangent.get(out)
+        for v, t in tangent.items():
+            for i in rows_of.get(v, ()):
+                result[i, j] = t
     return result
