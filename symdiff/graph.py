@@ -25,7 +25,6 @@ import sympy
 from .ops import KIND_OF_SYMPY, OPS
 
 LEAF_KINDS = frozenset({"Symbol", "Number", "NumberSymbol"})
-_COMMUTATIVE = frozenset({"Max", "Min", "hypot"})
 
 
 def exact_number(value):
@@ -115,6 +114,8 @@ class Graph:
         if len(xs) == 2:        # the common case, kept fast
             a, b = xs
             if kind[a] != "Number" and kind[b] != "Number":
+                if self._negation_of(a) == b or self._negation_of(b) == a:
+                    return self.zero            # x - x
                 return self._intern("Add", (a, b) if a < b else (b, a))
         elif len(xs) == 1:
             return xs[0]
@@ -133,6 +134,16 @@ class Graph:
             return rest[0]
         rest.sort()
         return self._intern("Add", tuple(rest))
+
+    def _negation_of(self, node):
+        """``y`` when ``node`` is ``Mul(-1, y)``, else None."""
+        if self.kind[node] == "Mul" and len(self.args[node]) == 2:
+            a, b = self.args[node]
+            if self.kind[a] == "Number" and self.data[a] == -1:
+                return b
+            if self.kind[b] == "Number" and self.data[b] == -1:
+                return a
+        return None
 
     def mul(self, *xs):
         kind, data, args = self.kind, self.data, self.args
@@ -203,10 +214,12 @@ class Graph:
 
     def call(self, kind, *xs):
         """A function node (``sin``, ``Max``, ``Heaviside`` ...)."""
-        if kind in _COMMUTATIVE:
+        if kind in ("Max", "Min"):          # commutative and idempotent
             xs = tuple(sorted(set(xs)))
-            if len(xs) == 1 and kind in ("Max", "Min"):
+            if len(xs) == 1:
                 return xs[0]
+        elif kind == "hypot":               # commutative
+            xs = tuple(sorted(xs))
         return self._intern(kind, tuple(xs))
 
     def call_generic(self, func, *xs):

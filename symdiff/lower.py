@@ -75,14 +75,7 @@ class _Lowering:
 
     def _negated(self, a):
         """``y`` when node ``a`` is ``Mul(-1, y)``, else None."""
-        g = self.g
-        if g.kind[a] == "Mul" and len(g.args[a]) == 2:
-            x, y = g.args[a]
-            if g.is_number(x) and g.data[x] == -1:
-                return y
-            if g.is_number(y) and g.data[y] == -1:
-                return x
-        return None
+        return self.g._negation_of(a)
 
     def _reciprocal(self, a):
         """``y`` when node ``a`` is ``Pow(y, -1)``, else None."""

@@ -41,9 +41,9 @@ _JIT_PARALLEL = '@numba.njit(cache=True, error_model="numpy", parallel=True)'
 def _batch_loop(program, parallel):
     name, k = program.name, len(program.inputs)
     m = len(program.outputs)
-    params = ", ".join(program.inputs)
+    params = "".join(f"{x}, " for x in program.inputs)     # "" when there are no inputs
     lines = [_JIT_PARALLEL if parallel else _JIT,
-             f"def {name}_batch{'_parallel' if parallel else ''}({params}, out):",
+             f"def {name}_batch{'_parallel' if parallel else ''}({params}out):",
              printing.docstring(
                  f"{name} element by element{' on all cores' if parallel else ''}.\n\n"
                  f"Each input is a 1-d float64 array of length N, or of length 1 to broadcast;\n"
@@ -62,12 +62,12 @@ def _batch_loop(program, parallel):
 
 
 _ARRAY_ENTRY = '''\
-def {name}_array({params}, parallel=False):
+def {name}_array({params}parallel=False):
     """Broadcasting entry point: numbers or numpy arrays in, outputs stacked on axis 0.
 
     Returns a float64 array of shape ({m}, *S), S the broadcast shape of the inputs.
     """
-    args = [np.asarray(x, dtype=np.float64) for x in ({params},)]
+    args = [np.asarray(x, dtype=np.float64) for x in ({params})]
     shape = np.broadcast_shapes(*[x.shape for x in args])
     out = np.empty(({m},) + shape)
     if not shape:
@@ -89,8 +89,8 @@ _GUFUNC = '''\
 {name}_gufunc_signature = "{layout}"
 
 
-def _{name}_gufunc_kernel({params}, {outs}):
-    _r = {name}({params})
+def _{name}_gufunc_kernel({params}{outs}):
+    _r = {name}({call})
 {stores}
 
 
@@ -114,7 +114,8 @@ def _gufunc(program):
     k, m = len(program.inputs), len(program.outputs)
     outs = [f"_o{j}" for j in range(m)]
     return _GUFUNC.format(
-        name=program.name, params=", ".join(program.inputs), outs=", ".join(outs),
+        name=program.name, params="".join(f"{x}, " for x in program.inputs), outs=", ".join(outs),
+        call=", ".join(program.inputs),
         stores="\n".join(f"    {o}[0] = _r[{j}]" for j, o in enumerate(outs)),
         types=", ".join(["float64"] * k + ["float64[:]"] * m),
         layout=",".join(["()"] * k) + "->" + ",".join(["()"] * m))
@@ -125,7 +126,7 @@ def _small_module(program):
     k = len(program.inputs)
     scalar = printing.function_source(program, "scalar", decorator=_JIT)
     entry = _ARRAY_ENTRY.format(
-        name=program.name, params=", ".join(program.inputs), m=len(program.outputs),
+        name=program.name, params="".join(f"{x}, " for x in program.inputs), m=len(program.outputs),
         scalar_call=f"{program.name}(*[float(x) for x in args])",
         batch_args="".join(f"flat[{j}], " for j in range(k)))
     return [scalar, _batch_loop(program, False), _batch_loop(program, True), _gufunc(program), entry]

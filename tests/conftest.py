@@ -6,6 +6,18 @@ import tempfile
 import numpy as np
 import pytest
 import sympy
+from hypothesis import HealthCheck, settings
+
+# Property tests: a quick profile for every run, 10^4 examples under `pytest -m fuzz`.
+_RELAXED = [HealthCheck.too_slow, HealthCheck.filter_too_much]
+settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=_RELAXED)
+settings.register_profile("fuzz", max_examples=10_000, deadline=None, suppress_health_check=_RELAXED)
+settings.load_profile("ci")
+
+
+def pytest_configure(config):
+    if "fuzz" in (config.getoption("markexpr", "") or ""):
+        settings.load_profile("fuzz")
 
 # Generated modules of the test run go to one fresh cache directory, so tests
 # see cold-cache behaviour and never depend on what an earlier run left behind.

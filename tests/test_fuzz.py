@@ -1,0 +1,147 @@
+"""Property tests over random formulas and random text (hypothesis).
+
+Every run checks a quick sample; `pytest -m fuzz` runs 10^4 examples per test.
+"""
+
+import time
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import symdiff as sd
+from symdiff import printing
+from symdiff.api import build, compile_built
+from symdiff.compile import load_module
+from symdiff.numba_backend import module_source
+from symdiff.program import check
+
+pytestmark = pytest.mark.fuzz
+
+SMOOTH_UNARY = ["sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid", "softplus", "atan",
+                "asinh", "erf", "cbrt", "expm1", "log1p", "sinh", "cosh", "asin", "acos", "acosh",
+                "atanh"]
+KINK_UNARY = ["abs", "relu", "sign", "floor", "ceil", "heaviside"]
+SMOOTH_BINARY = ["({} + {})", "({} - {})", "({} * {})", "({} / {})", "({} ^ {})", "atan2({}, {})",
+                 "hypot({}, {})", "pow({}, {})"]
+KINK_BINARY = ["max({}, {})", "min({}, {})", "leaky_relu({}, {})"]
+LEAVES = st.sampled_from(["x", "y", "z", "2", "0.5", "3", "pi", "1e-1"])
+
+
+def formulas(smooth_only):
+    unary = SMOOTH_UNARY + ([] if smooth_only else KINK_UNARY)
+    binary = SMOOTH_BINARY + ([] if smooth_only else KINK_BINARY)
+
+    def extend(children):
+        return st.one_of(
+            st.builds(lambda f, a: f"{f}({a})", st.sampled_from(unary), children),
+            st.builds(lambda t, a, b: t.format(a, b), st.sampled_from(binary), children, children),
+            st.builds(lambda a: f"-{a}", children))
+    return st.recursive(LEAVES, extend, max_leaves=10)
+
+
+POINTS = st.fixed_dictionaries({v: st.floats(-2.5, 2.5, allow_nan=False) for v in "xyz"})
+
+
+def _inputs(fn, point):
+    return {s.name: point[s.name] for s in fn.inputs}
+
+
+def _close(a, b, rtol=1e-9):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    both_nan = np.isnan(a) & np.isnan(b)
+    same_inf = np.isinf(a) & np.isinf(b) & (np.sign(a) == np.sign(b))
+    near = np.isclose(a, b, rtol=rtol, atol=1e-9 * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b))))
+    # huge magnitudes round differently depending on association order
+    big = (np.abs(a) > 1e12) | (np.abs(b) > 1e12)
+    return bool(np.all(both_nan | same_inf | near | big))
+
+
+def _close_where_finite(a, b):
+    """Agreement wherever both are finite.
+
+    At a singular point the modes may differ: forward mode can see a symbolic
+    zero tangent (no term) where reverse mode adds inf and -inf contributions
+    (log(x + y - x) at y = 0: forward 0, reverse nan).  Both are IEEE values.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    finite = np.isfinite(a) & np.isfinite(b)
+    return _close(a[finite], b[finite])
+
+
+@given(formulas(smooth_only=False), POINTS)
+def test_forward_and_reverse_agree_and_the_numba_tape_agrees(text, point):
+    forward = sd.value_and_grad(text, mode="forward", backend="python")
+    reverse = sd.value_and_grad(text, mode="reverse", backend="python")
+    args = _inputs(forward, point)
+    vf, gf = forward(**args)
+    vr, gr = reverse(**args)
+    assert _close(vf, vr) and _close_where_finite(gf, gr), (text, point, gf, gr)
+    # the numba backend's tape form runs any program without compiling it
+    taped = load_module(module_source(reverse.program, standalone=False, limit=0))
+    out = taped.value_and_grad_array(*[args[s.name] for s in reverse.inputs])
+    assert _close(out[0], vr, rtol=1e-12) and _close(out[1:], gr, rtol=1e-12), (text, point)
+
+
+@given(formulas(smooth_only=True), POINTS)
+def test_smooth_formulas_match_central_differences(text, point):
+    fn = sd.value_and_grad(text, backend="python")
+    args = _inputs(fn, point)
+    value, gradient = fn(**args)
+    assume(np.isfinite(value) and np.all(np.isfinite(gradient)) and np.all(np.abs(gradient) < 1e6))
+    for k, sym in enumerate(fn.wrt):
+        x = args[sym.name]
+
+        def f(t):
+            return fn(**dict(args, **{sym.name: t}))[0]
+        h = 1e-5
+        here, up, down = f(x), f(x + h), f(x - h)
+        central = [(up - down) / (2 * h), (f(x + h / 2) - f(x - h / 2)) / h]
+        one_sided = [(up - here) / h, (here - down) / h]
+        # only where the function is smooth at this scale: both steps and both sides agree
+        assume(np.all(np.isfinite(central + one_sided)))
+        scale = max(1.0, abs(central[0]), abs(value))
+        assume(abs(central[0] - central[1]) < 1e-6 * scale)
+        assume(abs(one_sided[0] - one_sided[1]) < 1e-3 * scale)
+        assert abs(gradient[k] - central[1]) < 1e-5 * scale, (text, point, sym, gradient[k], central)
+
+
+@settings(max_examples=max(5, settings.default.max_examples // 20))     # SymPy is slow
+@given(formulas(smooth_only=True), POINTS)
+def test_a_sample_matches_sympy_diff(text, point):
+    fn = sd.value_and_grad(text, mode="reverse", backend="python")
+    args = _inputs(fn, point)
+    value, got = fn(**args)
+    # inside the domain only: outside it SymPy's complex branches give other real parts
+    assume(np.isfinite(value) and np.all(np.isfinite(got)) and np.all(np.abs(got) < 1e8))
+    expr = sd.parse(text)
+    subs = {s: sympy.Float(args[s.name], 30) for s in expr.free_symbols}
+    for k, sym in enumerate(fn.wrt):
+        want = complex(sympy.diff(expr, sym).xreplace(subs).evalf(30))
+        assume(abs(want.imag) < 1e-12)        # SymPy's principal branch, e.g. a negative base
+        assert got[k] == pytest.approx(want.real, rel=1e-8, abs=1e-8), (text, point, sym)
+
+
+TOKENS = list("xyz0123456789.+-*/^(),e ") + ["sin", "max", "pi", "**", "__", "exp(", "atan2("]
+TEXT = st.lists(st.sampled_from(TOKENS), max_size=60).map("".join)
+
+
+@given(TEXT)
+def test_random_text_parses_or_raises_parse_error_quickly(text):
+    start = time.perf_counter()
+    try:
+        sd.parse(text)
+    except sd.ParseError as err:
+        assert 1 <= err.position <= len(text) + 1
+    assert time.perf_counter() - start < 1.0
+
+
+@given(formulas(smooth_only=False))
+def test_generated_programs_pass_the_checker_and_are_deterministic(text):
+    first = build("value_and_grad", [text], None, "reverse").program
+    second = build("value_and_grad", [text], None, "reverse").program
+    assert printing.function_source(first) == printing.function_source(second)   # byte-identical
+    check(first)
+    compile_built(build("grad", [text], None, "forward"), "python")
