@@ -95,7 +95,7 @@ def grad_array(a, b, parallel=False):
 
     Returns a float64 array of shape (2, *S), S the broadcast shape of the inputs.
     """
-    args = [np.asarray(x, dtype=np.float64) for x in (a, b,)]
+    args = [np.asarray(x, dtype=np.float64) for x in (a, b)]
     shape = np.broadcast_shapes(*[x.shape for x in args])
     out = np.empty((2,) + shape)
     if not shape:

@@ -185,7 +185,7 @@ def value_and_grad_array(w11, w12, b1, w21, w22, b2, v1, v2, c, x1, x2, y, paral
 
     Returns a float64 array of shape (10, *S), S the broadcast shape of the inputs.
     """
-    args = [np.asarray(x, dtype=np.float64) for x in (w11, w12, b1, w21, w22, b2, v1, v2, c, x1, x2, y,)]
+    args = [np.asarray(x, dtype=np.float64) for x in (w11, w12, b1, w21, w22, b2, v1, v2, c, x1, x2, y)]
     shape = np.broadcast_shapes(*[x.shape for x in args])
     out = np.empty((10,) + shape)
     if not shape:

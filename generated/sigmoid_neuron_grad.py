@@ -129,7 +129,7 @@ def grad_array(w0, w1, w2, x0, x1, parallel=False):
 
     Returns a float64 array of shape (5, *S), S the broadcast shape of the inputs.
     """
-    args = [np.asarray(x, dtype=np.float64) for x in (w0, w1, w2, x0, x1,)]
+    args = [np.asarray(x, dtype=np.float64) for x in (w0, w1, w2, x0, x1)]
     shape = np.broadcast_shapes(*[x.shape for x in args])
     out = np.empty((5,) + shape)
     if not shape:

@@ -172,7 +172,7 @@ def value_and_grad_array(beta0, omega0, beta1, omega1, beta2, omega2, beta3, ome
 
     Returns a float64 array of shape (9, *S), S the broadcast shape of the inputs.
     """
-    args = [np.asarray(x, dtype=np.float64) for x in (beta0, omega0, beta1, omega1, beta2, omega2, beta3, omega3, x, y,)]
+    args = [np.asarray(x, dtype=np.float64) for x in (beta0, omega0, beta1, omega1, beta2, omega2, beta3, omega3, x, y)]
     shape = np.broadcast_shapes(*[x.shape for x in args])
     out = np.empty((9,) + shape)
     if not shape:

@@ -67,7 +67,7 @@ def {name}_array({params}parallel=False):
 
     Returns a float64 array of shape ({m}, *S), S the broadcast shape of the inputs.
     """
-    args = [np.asarray(x, dtype=np.float64) for x in ({params})]
+    args = [np.asarray(x, dtype=np.float64) for x in {args_tuple}]
     shape = np.broadcast_shapes(*[x.shape for x in args])
     out = np.empty(({m},) + shape)
     if not shape:
@@ -127,6 +127,7 @@ def _small_module(program):
     scalar = printing.function_source(program, "scalar", decorator=_JIT)
     entry = _ARRAY_ENTRY.format(
         name=program.name, params="".join(f"{x}, " for x in program.inputs), m=len(program.outputs),
+        args_tuple=printing.tuple_expression(program.inputs),
         scalar_call=f"{program.name}(*[float(x) for x in args])",
         batch_args="".join(f"flat[{j}], " for j in range(k)))
     return [scalar, _batch_loop(program, False), _batch_loop(program, True), _gufunc(program), entry]

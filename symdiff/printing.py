@@ -47,9 +47,14 @@ def body_lines(program, dialect):
     return [statement(ins, dialect) for ins in program.body]
 
 
+def tuple_expression(items):
+    """Python source of a tuple of the given expressions: ``()``, ``(a,)``, ``(a, b)``."""
+    items = list(items)
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
 def return_expression(program):
-    outs = [_operand(o) for o in program.outputs]
-    return "(" + ", ".join(outs) + ("," if len(outs) == 1 else "") + ")"
+    return tuple_expression(_operand(o) for o in program.outputs)
 
 
 def docstring(text, indent=""):

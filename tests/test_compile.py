@@ -37,6 +37,8 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path):
     sd_compile.write_atomic(target, "x = 2\n")
     assert target.read_text() == "x = 2\n"
     assert [p.name for p in tmp_path.iterdir()] == ["m.py"]
+    # like any file written by the user: readable by others (not mkstemp's 0600)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~sd_compile._umask()
 
 
 def test_concurrent_processes_compile_the_same_formula(tmp_path):
