@@ -1,0 +1,236 @@
+"""Scale: graphs of 10^5 nodes, symdiff side by side with CasADi (and SymPy where it finishes).
+
+    python benchmarks/scale.py
+    python benchmarks/scale.py --hessian-n 10000     # the banded Hessian rows too
+
+For each formula: nodes in the graph, seconds from input to generated
+source, peak memory of the process doing it (max RSS; each row runs in a fresh process), program lines, and
+the reverse-mode gradient's arithmetic operations over the function's
+("ratio"); CasADi's ratio counts its SX gradient's arithmetic instructions
+over the function's (inputs, outputs and constants excluded), with its time
+to build both.  The random DAG is built operation by operation with heavy
+sharing (each new node reuses recent ones), through symdiff's graph and
+CasADi's SX from the same random sequence.
+"""
+
+import argparse
+import gc
+import random
+import time
+import json
+import resource
+import subprocess
+import sys
+
+from symdiff import printing
+from symdiff.api import build, derivative_nodes
+from symdiff.graph import Graph
+from symdiff.lower import lower
+from symdiff.optimize import optimize
+from symdiff.parse import parse_to_graph
+
+
+def rosenbrock(n):
+    return " + ".join(f"100*(x{i+1} - x{i}^2)^2 + (1 - x{i})^2" for i in range(n - 1))
+
+
+def chain(depth):
+    text = "x"
+    for k in range(depth):
+        text = f"sin({text})" if k % 2 else f"exp({text})"
+    return text
+
+
+def measured(fn):
+    """(result, seconds, peak MB).  Each row runs in its own process (see main), so the
+    peak resident set size of the process is this row's peak memory."""
+    gc.collect()
+    start = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result, seconds, peak
+
+
+def text_row(text):
+    def run():
+        built = build("grad", [text], None, "reverse")
+        printing.function_source(built.program)
+        return built
+    built, seconds, peak = measured(run)
+    g = Graph()
+    f_ops = g.operation_count([parse_to_graph(text, g)])
+    return len(built.problem.graph), seconds, peak, len(built.program.body), built.program.operation_count / f_ops
+
+
+# -- the random DAG ------------------------------------------------------------------------
+OPS = ["add", "mul", "sin", "exp", "tanh", "mul", "add"]
+
+
+def dag_steps(n_nodes, n_inputs, seed=0):
+    """A reproducible list of (op, i, j): node k = op(node i, node j), heavy reuse of recent nodes."""
+    rng = random.Random(seed)
+    steps = []
+    for k in range(n_inputs, n_nodes):
+        i = k - 1 - min(int(rng.expovariate(0.2)), k - 1)
+        j = k - 2 - min(int(rng.expovariate(0.05)), k - 2)     # j != i most of the time
+        steps.append((rng.choice(OPS), i, j))
+    return steps
+
+
+def symdiff_dag(steps, n_inputs, n_outputs=8):
+    def run():
+        g = Graph()
+        nodes = [g.symbol(f"x{i}") for i in range(n_inputs)]
+        function_ops = 0
+        for op, i, j in steps:
+            a, b = nodes[i], nodes[j]
+            if op == "add":
+                v = g.add(a, b)
+            elif op == "sub":
+                v = g.sub(a, b)
+            elif op == "mul":
+                v = g.mul(a, b)
+            else:
+                v = g.call(op, a)
+            nodes.append(v)
+        root = g.add(*nodes[-n_outputs:])
+        function_ops = g.operation_count([root])
+        xs = nodes[:n_inputs]
+        grad = derivative_nodes(g, [root], xs, "reverse")
+        program = optimize(lower(g, [grad.get((0, j)) for j in range(n_inputs)],
+                                 [(x, f"x{i}") for i, x in enumerate(xs)], "grad",
+                                 [f"d{i}" for i in range(n_inputs)]))
+        printing.function_source(program)
+        return len(g), program, function_ops
+    (nodes, program, f_ops), seconds, peak = measured(run)
+    return nodes, seconds, peak, len(program.body), program.operation_count / f_ops
+
+
+# -- CasADi ----------------------------------------------------------------------------------
+def casadi_ops(function):
+    import casadi
+    skip = {casadi.OP_INPUT, casadi.OP_OUTPUT, casadi.OP_CONST, casadi.OP_PARAMETER}
+    return sum(1 for k in range(function.n_instructions()) if function.instruction_id(k) not in skip)
+
+
+def casadi_row(make):
+    try:
+        import casadi
+    except ImportError:
+        return None
+    start = time.perf_counter()
+    x, f = make(casadi)
+    F = casadi.Function("f", [x], [f])
+    G = casadi.Function("g", [x], [casadi.gradient(f, x)])
+    seconds = time.perf_counter() - start
+    return casadi_ops(G) / casadi_ops(F), seconds
+
+
+def casadi_rosenbrock(n):
+    def make(casadi):
+        x = casadi.SX.sym("x", n)
+        return x, casadi.sum1(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    return make
+
+
+def casadi_chain(depth):
+    def make(casadi):
+        x = casadi.SX.sym("x")
+        v = x
+        for k in range(depth):
+            v = casadi.sin(v) if k % 2 else casadi.exp(v)
+        return x, v
+    return make
+
+
+def casadi_dag(steps, n_inputs, n_outputs=8):
+    def make(casadi):
+        x = casadi.SX.sym("x", n_inputs)
+        nodes = [x[i] for i in range(n_inputs)]
+        for op, i, j in steps:
+            a, b = nodes[i], nodes[j]
+            nodes.append({"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
+                          "sin": lambda: casadi.sin(a), "exp": lambda: casadi.exp(a),
+                          "tanh": lambda: casadi.tanh(a)}[op]())
+        return x, sum(nodes[-n_outputs:])
+    return make
+
+
+def sympy_seconds(n, limit):
+    """SymPy diff + cse + lambdify on Rosenbrock, if n is small enough to finish."""
+    if n > limit:
+        return None
+    import sympy
+    xs = sympy.symbols(f"x0:{n}")
+    start = time.perf_counter()
+    f = sum(100 * (xs[i + 1] - xs[i] ** 2) ** 2 + (1 - xs[i]) ** 2 for i in range(n - 1))
+    sympy.lambdify(xs, [sympy.diff(f, x) for x in xs], cse=True)
+    return time.perf_counter() - start
+
+
+def rows(args):
+    dag_inputs, dag_nodes = 200, 100_000
+    steps = dag_steps(dag_nodes, dag_inputs)
+    return {
+        "Rosenbrock n=100": (lambda: text_row(rosenbrock(100)), casadi_rosenbrock(100), 100),
+        "Rosenbrock n=10,000": (lambda: text_row(rosenbrock(10_000)), casadi_rosenbrock(10_000), None),
+        "Rosenbrock n=100,000": (lambda: text_row(rosenbrock(100_000)), casadi_rosenbrock(100_000), None),
+        "sin/exp chain depth 1,000": (lambda: text_row(chain(1000)), casadi_chain(1000), None),
+        "sin/exp chain depth 100,000": (lambda: text_row(chain(100_000)), None, None),
+        f"random DAG {dag_nodes:,} ops, {dag_inputs} in": (lambda: symdiff_dag(steps, dag_inputs),
+                                                          casadi_dag(steps, dag_inputs), None),
+    }
+
+
+def run_row(name, args):
+    run, casadi_make, sympy_n = rows(args)[name]
+    nodes, seconds, peak, lines, ratio = run()
+    cas = casadi_row(casadi_make) if casadi_make else None
+    sp = sympy_seconds(sympy_n, args.sympy_limit) if sympy_n else None
+    return {"nodes": nodes, "seconds": seconds, "peak": peak, "lines": lines, "ratio": ratio,
+            "casadi": cas, "sympy": sp}
+
+
+def run_hessian(n):
+    built, seconds, peak = measured(lambda: build("hessian", [rosenbrock(n)], None, "auto", sparse=True))
+    return {"seconds": seconds, "peak": peak, "nonzeros": len(built.program.outputs)}
+
+
+def in_subprocess(*argv):
+    out = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sympy-limit", type=int, default=300, help="largest n SymPy is run on")
+    parser.add_argument("--hessian-n", type=int, default=10_000)
+    parser.add_argument("--row", help=argparse.SUPPRESS)
+    parser.add_argument("--hessian", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.row:
+        print(json.dumps(run_row(args.row, args)))
+        return
+    if args.hessian:
+        print(json.dumps(run_hessian(args.hessian)))
+        return
+
+    print(f"{'formula':<34}{'nodes':>10}{'to source s':>12}{'peak MB':>9}{'lines':>9}{'ratio':>7}"
+          f"{'CasADi ratio':>13}{'CasADi s':>10}{'SymPy s':>9}")
+    for name in rows(args):
+        r = in_subprocess("--row", name, "--sympy-limit", str(args.sympy_limit))
+        cas = f"{r['casadi'][0]:>13.2f}{r['casadi'][1]:>10.2f}" if r["casadi"] else f"{'-':>13}{'-':>10}"
+        sp = f"{r['sympy']:>9.2f}" if r["sympy"] is not None else f"{'-':>9}"
+        print(f"{name:<34}{r['nodes']:>10,}{r['seconds']:>12.2f}{r['peak']:>9.0f}{r['lines']:>9,}"
+              f"{r['ratio']:>7.2f}{cas}{sp}", flush=True)
+
+    print("\nBanded Rosenbrock Hessian, sparse=True: time and memory grow linearly in n")
+    print(f"{'n':>8}{'seconds':>9}{'peak MB':>9}{'nonzeros':>10}")
+    for n in (args.hessian_n // 4, args.hessian_n // 2, args.hessian_n):
+        r = in_subprocess("--hessian", str(n))
+        print(f"{n:>8,}{r['seconds']:>9.2f}{r['peak']:>9.0f}{r['nonzeros']:>10,}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
