@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 
-FORMULA = "(beta3 + omega3*cos(beta2 + omega2*exp(beta1 + omega1*sin(beta0 + omega0*x))) - y)^2"
-PARAMS = ["beta0", "omega0", "beta1", "omega1", "beta2", "omega2", "beta3", "omega3"]
+from symdiff.examples import TOY_NETWORK_LOSS as FORMULA
+from symdiff.examples import TOY_NETWORK_PARAMETERS as PARAMS
 
 
 def best_time(fn, repeats):
@@ -74,13 +74,19 @@ def symdiff_tool(mode, parallel=False):
     return run
 
 
-def sympy_lambdify():
+def _sympy_gradient():
+    """(arguments, gradient expressions) by SymPy's diff, for the SymPy-based peers."""
     import sympy
     import symdiff as sd
     expr = sd.parse(FORMULA)
     symbols = {s.name: s for s in expr.free_symbols}
     args = [symbols[n] for n in PARAMS + ["x", "y"]]
-    gradient = [sympy.diff(expr, symbols[n]) for n in PARAMS]
+    return args, [sympy.diff(expr, symbols[n]) for n in PARAMS]
+
+
+def sympy_lambdify():
+    import sympy
+    args, gradient = _sympy_gradient()
     f = sympy.lambdify(args, gradient, modules="numpy", cse=True)
 
     def run(p, x, y):
@@ -90,12 +96,7 @@ def sympy_lambdify():
 
 def symengine_llvm():
     import symengine
-    import sympy
-    import symdiff as sd
-    expr = sd.parse(FORMULA)
-    symbols = {s.name: s for s in expr.free_symbols}
-    args = [symbols[n] for n in PARAMS + ["x", "y"]]
-    gradient = [sympy.diff(expr, symbols[n]) for n in PARAMS]
+    args, gradient = _sympy_gradient()
     f = symengine.Lambdify(args, gradient, backend="llvm", cse=True)
 
     def run(p, x, y):

@@ -18,19 +18,10 @@ import sympy
 
 from symdiff import printing
 from symdiff.api import build
+from symdiff.examples import rosenbrock
+from symdiff.examples import sin_exp_chain as chain
 from symdiff.graph import Graph
 from symdiff.parse import parse_to_graph
-
-
-def rosenbrock(n):
-    return " + ".join(f"100*(x{i+1} - x{i}^2)^2 + (1 - x{i})^2" for i in range(n - 1))
-
-
-def chain(depth):
-    text = "x"
-    for k in range(depth):
-        text = f"sin({text})" if k % 2 else f"exp({text})"
-    return text
 
 
 def symdiff_codegen(text, mode="reverse"):

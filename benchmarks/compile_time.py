@@ -17,6 +17,9 @@ import sys
 import tempfile
 import textwrap
 
+from symdiff.examples import TOY_NETWORK_LOSS, rosenbrock
+from symdiff.examples import sin_exp_chain as chain
+
 SCRIPT = textwrap.dedent('''
     import json, sys, time
     t0 = time.perf_counter()
@@ -45,19 +48,8 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
-def rosenbrock(n):
-    return " + ".join(f"100*(x{i+1} - x{i}^2)^2 + (1 - x{i})^2" for i in range(n - 1))
-
-
-def chain(depth):
-    text = "x"
-    for k in range(depth):
-        text = f"sin({text})" if k % 2 else f"exp({text})"
-    return text
-
-
 def toy_network(_):
-    return "(beta3 + omega3*cos(beta2 + omega2*exp(beta1 + omega1*sin(beta0 + omega0*x))) - y)^2"
+    return TOY_NETWORK_LOSS
 
 
 FAMILIES = {"rosenbrock": rosenbrock, "chain": chain, "toy": toy_network}

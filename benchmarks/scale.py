@@ -15,30 +15,21 @@ CasADi's SX from the same random sequence.
 
 import argparse
 import gc
-import random
-import time
 import json
+import random
 import resource
 import subprocess
 import sys
+import time
 
 from symdiff import printing
 from symdiff.api import build, derivative_nodes
+from symdiff.examples import rosenbrock
+from symdiff.examples import sin_exp_chain as chain
 from symdiff.graph import Graph
 from symdiff.lower import lower
 from symdiff.optimize import optimize
 from symdiff.parse import parse_to_graph
-
-
-def rosenbrock(n):
-    return " + ".join(f"100*(x{i+1} - x{i}^2)^2 + (1 - x{i})^2" for i in range(n - 1))
-
-
-def chain(depth):
-    text = "x"
-    for k in range(depth):
-        text = f"sin({text})" if k % 2 else f"exp({text})"
-    return text
 
 
 def measured(fn):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .api import build, compile_built, cost_estimates
+from .examples import fan_family
 from .ops import CATEGORIES
 
 
@@ -189,20 +190,6 @@ def _reason(recommended, n, m, reports):
 
 
 # -- the classic lesson ------------------------------------------------------------------
-def fan_family(n, m, depth=10):
-    """f: R^n -> R^m: n inputs mixed into one value, a chain of ``depth`` steps, m outputs.
-
-    ``h = x1 + 2*x2 + ... + n*xn``, then ``h = sin(h)`` ``depth`` times, and
-    output ``i`` is ``sin(i*h)``.  Forward mode carries n tangents through the
-    chain, reverse mode m adjoints: the cheaper mode is the one with fewer
-    directions, which is the classic lesson.
-    """
-    h = " + ".join(f"{k}*x{k}" for k in range(1, n + 1))
-    for _ in range(depth):
-        h = f"sin({h})"
-    return [f"sin({i}*{h})" for i in range(1, m + 1)]
-
-
 def scaling_study(ns=(1, 2, 4, 8, 16, 32), ms=(1, 2, 4, 8, 16, 32), family=fan_family):
     """Operation counts of both modes over a grid of input counts ``ns`` and output counts ``ms``.
 
