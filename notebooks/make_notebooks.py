@@ -95,6 +95,17 @@ forward mode one sweep per parameter."""),
     code("""
 report = sd.compare(loss, wrt=params, samples=100_000)
 print(report)"""),
+    md("""A chain computed both ways, in the spirit of problems 7.12–7.13:
+$f_1 = \\cos(x)$, $f_2 = \\exp(f_1)$, $f_3 = \\sin(f_2)$, $y = \\exp(f_3) + \\sin(f_3)$.
+With one input and one output both modes do the same work; forward mode
+carries $\\partial f_k/\\partial x$ up the chain, reverse mode
+$\\partial y/\\partial f_k$ down it:"""),
+    code("""
+chain = "exp(sin(exp(cos(x)))) + sin(sin(exp(cos(x))))"
+for mode in ("forward", "reverse"):
+    fn = sd.grad(chain, mode=mode, backend="python")
+    print(f"{mode}: {fn.program.operation_count} operations")
+    print(fn.source[fn.source.index("    t0 ="):])"""),
     code("""report.plot();"""),
     md("""The classic lesson, over a family $\\mathbb{R}^n \\to \\mathbb{R}^m$ (n inputs mixed
 into one value, a chain of sines, m outputs): forward wins with few inputs and

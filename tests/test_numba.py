@@ -128,7 +128,8 @@ def test_tape_reuses_slots_and_groups_by_op():
     program = build("grad", [text], None, "reverse").program
     encoded = tape.encode(program)
     assert len(encoded.group_op) < len(program.body) / 10      # long runs of one op
-    assert len(encoded.init) < len(program.inputs) + 10 + len(program.body)
+    # slots are reused: far fewer than one per instruction
+    assert len(encoded.init) <= len(program.inputs) + 10 + len(program.body) // 2
     ref = sd.grad(text, backend="python")
     x = np.linspace(-1, 1, n)
     got = tape_scalar_call(encoded, x)
