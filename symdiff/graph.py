@@ -96,7 +96,9 @@ class Graph:
         """
         if type(value) is not int:
             value = exact_number(value)
-        return self._intern("Number", (), value, ("Number", type(value), value))
+        key = ("Number", type(value), value)
+        node = self._table.get(key)
+        return node if node is not None else self._intern("Number", (), value, key)
 
     def number_symbol(self, value):
         """A named constant such as ``pi`` or ``E``: kept symbolic, printed as a float."""
@@ -114,9 +116,12 @@ class Graph:
         if len(xs) == 2:        # the common case, kept fast
             a, b = xs
             if kind[a] != "Number" and kind[b] != "Number":
-                if self._negation_of(a) == b or self._negation_of(b) == a:
+                if (kind[a] == "Mul" or kind[b] == "Mul") and \
+                        (self._negation_of(a) == b or self._negation_of(b) == a):
                     return self.zero            # x - x
-                return self._intern("Add", (a, b) if a < b else (b, a))
+                key = ("Add", (a, b) if a < b else (b, a))
+                node = self._table.get(key)
+                return node if node is not None else self._intern("Add", key[1], None, key)
         elif len(xs) == 1:
             return xs[0]
         const = 0
@@ -151,7 +156,9 @@ class Graph:
             a, b = xs
             ka, kb = kind[a], kind[b]
             if ka != "Number" and kb != "Number":
-                return self._intern("Mul", (a, b) if a < b else (b, a))
+                key = ("Mul", (a, b) if a < b else (b, a))
+                node = self._table.get(key)
+                return node if node is not None else self._intern("Mul", key[1], None, key)
             if ka != kb:
                 c, y = (data[a], b) if ka == "Number" else (data[b], a)
                 if c == 1:
