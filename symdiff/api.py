@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
+from . import printing
+from .compile import load_module
 from .forward import tangents
 from .graph import Graph
 from .lower import input_identifiers, lower
@@ -314,7 +316,6 @@ class CompiledFunction:
 
     def _repr_markdown_(self):
         """Notebook view: the formula and its derivatives in LaTeX, then the generated code."""
-        import sympy as sp
         problem = self._built.problem
         parts = [f"**symdiff {self.kind}** ({self.mode} mode, {self.backend} backend), "
                  f"inputs `{', '.join(self._names)}`"]
@@ -322,10 +323,10 @@ class CompiledFunction:
             exprs = problem.graph.to_sympy(problem.roots)
             for k, expr in enumerate(exprs):
                 name = "f" if len(exprs) == 1 else f"f_{{{k}}}"
-                parts.append(f"$${name} = {sp.latex(expr)}$$")
+                parts.append(f"$${name} = {sympy.latex(expr)}$$")
                 for w in self.wrt:
                     d = diff(expr, w)
-                    parts.append(f"$$\\frac{{\\partial {name}}}{{\\partial {sp.latex(w)}}} = {sp.latex(d)}$$")
+                    parts.append(f"$$\\frac{{\\partial {name}}}{{\\partial {sympy.latex(w)}}} = {sympy.latex(d)}$$")
         shown = self.source if len(self.source) <= 20_000 else self.source[:20_000] + "\n# ... (truncated)"
         parts.append("```python\n" + shown.rstrip() + "\n```")
         return "\n\n".join(parts)
@@ -400,8 +401,6 @@ def _python_kernel(module, kind, n_outputs):
 
 
 def compile_built(built, backend, parallel=False):
-    from . import printing
-    from .compile import load_module
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
     if backend == "numba":

@@ -19,7 +19,7 @@ anywhere.  It holds, for a program named ``grad``:
     the outputs stacked on a leading axis.
 
 Bounded compile time.  Numba's compile time grows with function size (about
-4 ms a statement here, more for long functions), so a program longer than
+3 ms a statement here, more for long functions), so a program longer than
 ``STRAIGHT_LINE_LIMIT`` statements, or with more than ``MAX_ARGS`` inputs or
 outputs, is encoded as a tape instead (see :mod:`symdiff.tape`): arrays run
 by one executor compiled once.  Its ``grad(*inputs)`` returns an array.
