@@ -16,6 +16,7 @@ import numpy as np
 import sympy
 
 from . import printing
+from .checkpoint import checkpoint as checkpoint_program
 from .compile import load_module
 from .forward import tangents
 from .graph import Graph
@@ -189,20 +190,21 @@ class Built:
     sparsity: tuple = None   # (rows, cols, shape) when the result is a sparse matrix
 
 
-def build(kind, formulas, wrt=None, mode="auto", optimized=True, sparse=False):
+def build(kind, formulas, wrt=None, mode="auto", optimized=True, sparse=False, checkpoint=None):
     """Build the derivative program of ``kind`` for ``formulas`` (a list)."""
     with _gc_paused():
-        return _build(kind, formulas, wrt, mode, optimized, sparse)
+        return _build(kind, formulas, wrt, mode, optimized, sparse, checkpoint)
 
 
-def _build(kind, formulas, wrt, mode, optimized, sparse):
+def _build(kind, formulas, wrt, mode, optimized, sparse, checkpoint):
     _check_mode(mode)
     problem = prepare(formulas, wrt)
     g, roots, xs = problem.graph, problem.roots, problem.wrt_nodes
+    primal_limit = len(g)
     n = len(xs)
     names = [s.name for s in problem.wrt]
     if mode == "auto":
-        if kind == "hessian":
+        if kind == "hessian" or _wants_checkpoints(checkpoint):
             mode = "reverse"
         elif len(roots) == 1 and n > 1:
             mode = "reverse"          # one output: the cost model always picks reverse
@@ -244,11 +246,19 @@ def _build(kind, formulas, wrt, mode, optimized, sparse):
     subject = problem.texts[0] if len(problem.texts) == 1 else "[" + ", ".join(problem.texts) + "]"
     title = (f"{what} of {subject}\nwith respect to {', '.join(names)}, by {how}.\n"
              f"Inputs (call order): {', '.join(s.name for s in problem.inputs)}.")
-    program = lower(g, outputs, problem.input_pairs(), kind, labels, title)
+    program = lower(g, outputs, problem.input_pairs(), kind, labels, title, primal_limit)
     if optimized:
         program = optimize(program)
+    if _wants_checkpoints(checkpoint):
+        if mode != "reverse":
+            raise ValueError(f"checkpointing trades memory in reverse mode; this is {mode} mode")
+        program = checkpoint_program(program, None if checkpoint is True else int(checkpoint))
     check(program)
     return Built(kind, program, problem, mode, blocks, sparsity)
+
+
+def _wants_checkpoints(checkpoint):
+    return checkpoint is not None and checkpoint is not False     # 0 is an (invalid) length
 
 
 def _hessian_entries(g, gradient, xs):
@@ -417,10 +427,11 @@ def compile_built(built, backend, parallel=False):
     return CompiledFunction(built, backend, source, kernel, module)
 
 
-def _entry(kind, formulas, wrt, mode, backend, parallel, sparse=False):
+def _entry(kind, formulas, wrt, mode, backend, parallel, sparse=False, checkpoint=None):
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
-    return compile_built(build(kind, formulas, wrt, mode, sparse=sparse), backend, parallel)
+    built = build(kind, formulas, wrt, mode, sparse=sparse, checkpoint=checkpoint)
+    return compile_built(built, backend, parallel)
 
 
 @contextlib.contextmanager
@@ -435,7 +446,7 @@ def _gc_paused():
             gc.enable()
 
 
-def grad(f, wrt=None, mode="auto", backend="numba", parallel=False):
+def grad(f, wrt=None, mode="auto", backend="numba", parallel=False, checkpoint=None):
     """Compile the gradient of one formula.
 
     >>> g = grad("(a + b) * (b + 1)", wrt=["a", "b"], backend="python")
@@ -448,18 +459,23 @@ def grad(f, wrt=None, mode="auto", backend="numba", parallel=False):
     ``"forward"`` or ``"reverse"``; ``backend`` is ``"numba"`` (compiled,
     default) or ``"python"`` (numpy); ``parallel=True`` spreads numba's batch
     loop over all cores.  With array arguments the result has shape ``(n, *S)``.
+
+    ``checkpoint=True`` (reverse mode) keeps only every k-th value of the
+    forward sweep, k = sqrt(its length), and recomputes the rest during the
+    reverse sweep: about sqrt(n) values alive instead of n, for one more
+    forward sweep of work; an integer sets k.  See :mod:`symdiff.checkpoint`.
     """
-    return _entry("grad", [f], wrt, mode, backend, parallel)
+    return _entry("grad", [f], wrt, mode, backend, parallel, checkpoint=checkpoint)
 
 
-def value_and_grad(f, wrt=None, mode="auto", backend="numba", parallel=False):
+def value_and_grad(f, wrt=None, mode="auto", backend="numba", parallel=False, checkpoint=None):
     """Compile a function returning ``(value, gradient)``.
 
     >>> vg = value_and_grad("(a + b) * (b + 1)", wrt=["a", "b"], mode="forward", backend="python")
     >>> vg(a=2, b=1)
     (6.0, array([2., 5.]))
     """
-    return _entry("value_and_grad", [f], wrt, mode, backend, parallel)
+    return _entry("value_and_grad", [f], wrt, mode, backend, parallel, checkpoint=checkpoint)
 
 
 def jacobian(fs, wrt=None, mode="auto", backend="numba", parallel=False, sparse=False):

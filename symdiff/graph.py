@@ -27,6 +27,15 @@ from .ops import KIND_OF_SYMPY, OPS
 LEAF_KINDS = frozenset({"Symbol", "Number", "NumberSymbol"})
 
 
+_MAX_FOLDED_BITS = 4096       # fold 2^64 exactly; leave 9^9^9 as a power
+
+
+def _power_bits(base, exponent):
+    """About how many bits ``base ** exponent`` needs (numerator or denominator)."""
+    base = Fraction(base)
+    return abs(exponent) * max(abs(base.numerator).bit_length(), base.denominator.bit_length())
+
+
 def exact_number(value):
     """A constant as a Python number: int, Fraction (exact) or float."""
     if isinstance(value, bool):
@@ -201,8 +210,8 @@ class Graph:
             if c == 1:
                 return base
             b = data[base]
-            if kind[base] == "Number" and isinstance(c, int) and abs(c) <= 64 \
-                    and isinstance(b, (int, Fraction)) and not (b == 0 and c < 0):
+            if kind[base] == "Number" and isinstance(c, int) and isinstance(b, (int, Fraction)) \
+                    and not (b == 0 and c < 0) and _power_bits(b, c) <= _MAX_FOLDED_BITS:
                 return self.number(Fraction(b) ** c)
         if kind[base] == "Number" and data[base] == 1:
             return self.one
@@ -281,8 +290,10 @@ class Graph:
         """SymPy expressions of the roots (``None`` stays ``0``)."""
         kind, args, data = self.kind, self.args, self.data
         built = {}
+        constant = {}        # node -> True when it has no symbols
         for v in self.reachable(roots):
             k = kind[v]
+            constant[v] = k != "Symbol" and all(constant[a] for a in args[v])
             if k == "Number":
                 built[v] = sympy_number(data[v])
                 continue
@@ -295,7 +306,9 @@ class Graph:
             elif k == "Mul":
                 built[v] = sympy.Mul(*xs)
             elif k == "Pow":
-                built[v] = sympy.Pow(*xs)
+                # a constant to a constant power is left unevaluated: SymPy would
+                # expand 9^(9^9) exactly, 370 million digits
+                built[v] = sympy.Pow(*xs, evaluate=not constant[v])
             elif k in OPS:
                 built[v] = OPS[k].sympy(*xs)
             else:

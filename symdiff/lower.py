@@ -236,10 +236,12 @@ class _Lowering:
         return [("pow", (base, self.operand(e)))]
 
 
-def lower(g, outputs, inputs, name, output_labels, title=""):
+def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0):
     """Build a Program computing graph nodes ``outputs`` (None = 0) from ``inputs``.
 
     ``inputs`` is a list of ``(node, identifier)`` pairs, in call order.
+    Instructions of nodes with ids below ``primal_limit`` (the function's own
+    nodes, made before any derivative) are recorded as ``Program.primal``.
     """
     low = _Lowering(g, inputs)
     needed = bytearray(len(g))
@@ -249,9 +251,13 @@ def lower(g, outputs, inputs, name, output_labels, title=""):
         if not needed[v]:
             needed[v] = 1
             stack.extend(low.dependencies(v))
+    primal_count = 0
     for v in range(len(needed)):
         if needed[v] and v not in low.names and not g.is_constant(v):
             low.emit(v)
+            if v < primal_limit:
+                primal_count = len(low.body)
+    primal = frozenset(ins.target for ins in low.body[:primal_count])
     outs = tuple(0.0 if o is None else low.operand(o) for o in outputs)
     return Program(name, tuple(ident for _, ident in inputs), tuple(low.body), outs,
-                   tuple(output_labels), title)
+                   tuple(output_labels), title, primal)

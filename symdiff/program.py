@@ -29,7 +29,9 @@ class Program:
     """Straight-line code: ``inputs`` -> ``body`` -> ``outputs``.
 
     ``output_labels`` name the outputs for humans (``"f"``, ``"df/da"``);
-    ``title`` says what the program computes.
+    ``title`` says what the program computes; ``primal`` names the
+    instructions that compute the function itself (the forward sweep), which
+    checkpointing may recompute.
     """
 
     name: str
@@ -38,6 +40,7 @@ class Program:
     outputs: tuple
     output_labels: tuple
     title: str = ""
+    primal: frozenset = frozenset()
 
     def replace(self, **changes):
         fields = dict(self.__dict__)
@@ -46,7 +49,7 @@ class Program:
 
     @property
     def operation_count(self):
-        """Arithmetic operations executed: one per instruction, ``k-1`` for none."""
+        """Arithmetic operations executed: one per instruction."""
         return len(self.body)
 
     def operation_counts(self):

@@ -123,3 +123,13 @@ def test_parser_source_uses_no_evaluation():
     source = inspect.getsource(module)
     for forbidden in ("eval(", "exec(", "sympify(", "parse_expr("):
         assert forbidden not in source
+
+
+def test_huge_powers_neither_hang_nor_crash():
+    # 9^(9^9) has 370 million digits: kept as a power, evaluated as IEEE inf
+    assert str(sd.parse("9^9^9")) == "9**387420489"
+    sd.parse("((2^64)^64)^64^64")      # a power of a power of numbers: not expanded either
+    assert sd.parse("2^64") == 2 ** 64
+    g = sd.value_and_grad("x * 9^9^9", backend="python")
+    value, gradient = g(x=1.0)
+    assert value == float("inf") and gradient[0] == float("inf")
