@@ -10,7 +10,8 @@ at all.
 
 Instructions are reordered by level (longest path from the inputs) and op,
 so consecutive instructions share an op: the executor runs each group as a
-tight loop and branches once per group, not once per instruction.  Value
+tight loop and branches once per group, not once per instruction -- unless
+that would more than double the value slots (see :func:`encode`).  Value
 slots are reused once a value's last reader has run (linear scan), keeping
 the scratch array small.  Inputs occupy the first slots, then constants,
 then temporaries.
@@ -118,9 +119,13 @@ class Tape:
 
 
 def encode(program):
-    """The program as a :class:`Tape`."""
+    """The program as a :class:`Tape`.
+
+    Instructions are grouped by level and op when that keeps the value slots
+    within twice what program order needs; otherwise (a checkpointed program,
+    whose point is its order) they stay in program order.
+    """
     inputs = program.inputs
-    slot_of = {name: k for k, name in enumerate(inputs)}
     constants = {}
 
     def const_slot(value):
@@ -137,26 +142,51 @@ def encode(program):
         if not isinstance(out, str):
             const_slot(out)
     first_free = len(inputs) + len(constants)
+    kept = {o for o in program.outputs if isinstance(o, str)} | set(inputs)
 
-    # level = longest path from the inputs; order by (level, opcode), stable
+    in_order = _allocate(list(program.body), inputs, kept, first_free, const_slot)
+    by_level = _allocate(_level_order(program.body), inputs, kept, first_free, const_slot)
+    body, slot_of, n_slots = by_level if by_level[2] <= 2 * in_order[2] + 64 else in_order
+
+    group_op, group_start = [], []
+    for i, ins in enumerate(body):
+        op = _OPCODE[ins.op]
+        if not group_op or group_op[-1] != op:
+            group_op.append(op)
+            group_start.append(i)
+    group_start.append(len(body))
+    init = np.zeros(max(n_slots, 1))
+    for slot, value in constants.values():
+        init[slot] = value
+    slots = [[slot_of[x] if isinstance(x, str) else const_slot(x) for x in ins.args] for ins in body]
+    out_slots = [slot_of[o] if isinstance(o, str) else const_slot(o) for o in program.outputs]
+    as_int = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
+    return Tape(as_int(group_op), as_int(group_start), as_int([s[0] for s in slots]),
+                as_int([s[1] if len(s) > 1 else 0 for s in slots]),
+                as_int([slot_of[ins.target] for ins in body]), init, as_int(out_slots))
+
+
+def _level_order(body):
+    """``body`` sorted by (level, opcode), level = longest path from the inputs; stable."""
     level = {}
-    for ins in program.body:
+    for ins in body:
         level[ins.target] = 1 + max((level.get(a, 0) for a in ins.args if isinstance(a, str)), default=0)
-    order = sorted(range(len(program.body)),
-                   key=lambda i: (level[program.body[i].target], _OPCODE[program.body[i].op], i))
-    body = [program.body[i] for i in order]
+    return sorted(body, key=lambda ins: (level[ins.target], _OPCODE[ins.op]))
 
-    # linear-scan slot reuse: a slot is free after the last instruction reading it
+
+def _allocate(body, inputs, kept, first_free, const_slot):
+    """Linear-scan slots for ``body`` in its order: ``(body, slot_of, slots used)``.
+
+    A value's slot is free once the last instruction reading it has run.
+    """
+    slot_of = {name: k for k, name in enumerate(inputs)}
     last_read = {}
     for i, ins in enumerate(body):
         for arg in ins.args:
             if isinstance(arg, str):
                 last_read[arg] = i
-    kept = {o for o in program.outputs if isinstance(o, str)} | set(inputs)
     free, next_slot = [], first_free
-    a, b, t, ops = [], [], [], []
     for i, ins in enumerate(body):
-        args = [slot_of[x] if isinstance(x, str) else const_slot(x) for x in ins.args]
         for x in dict.fromkeys(ins.args):       # each operand once, in order
             if isinstance(x, str) and last_read[x] == i and x not in kept:
                 free.append(slot_of[x])
@@ -165,23 +195,7 @@ def encode(program):
         else:
             slot, next_slot = next_slot, next_slot + 1
         slot_of[ins.target] = slot
-        a.append(args[0])
-        b.append(args[1] if len(args) > 1 else 0)
-        t.append(slot)
-        ops.append(_OPCODE[ins.op])
-    group_op, group_start = [], []
-    for i, op in enumerate(ops):
-        if not group_op or group_op[-1] != op:
-            group_op.append(op)
-            group_start.append(i)
-    group_start.append(len(ops))
-    init = np.zeros(max(next_slot, 1))
-    for slot, value in constants.values():
-        init[slot] = value
-    out_slots = [slot_of[o] if isinstance(o, str) else const_slot(o) for o in program.outputs]
-    as_int = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
-    return Tape(as_int(group_op), as_int(group_start), as_int(a), as_int(b), as_int(t), init,
-                as_int(out_slots))
+    return body, slot_of, next_slot
 
 
 def _array_literal(name, values, dtype):

@@ -155,3 +155,14 @@ def test_generated_programs_pass_the_checker_and_are_deterministic(text):
     assert printing.function_source(first) == printing.function_source(second)   # byte-identical
     check(first)
     compile_built(build("grad", [text], None, "forward"), "python")
+
+
+@given(formulas(smooth_only=False), POINTS, st.integers(1, 4))
+def test_checkpointing_never_changes_a_number(text, point, segment):
+    plain = sd.value_and_grad(text, mode="reverse", backend="python")
+    saved = sd.value_and_grad(text, mode="reverse", backend="python", checkpoint=segment)
+    args = _inputs(plain, point)
+    v0, g0 = plain(**args)
+    v1, g1 = saved(**args)
+    np.testing.assert_array_equal(v0, v1)
+    np.testing.assert_array_equal(g0, g1)
