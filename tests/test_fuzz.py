@@ -42,7 +42,11 @@ def formulas(smooth_only):
     return st.recursive(LEAVES, extend, max_leaves=10)
 
 
-POINTS = st.fixed_dictionaries({v: st.floats(-2.5, 2.5, allow_nan=False) for v in "xyz"})
+# Coordinates within 1e-6 of zero are snapped to it: next to a removable singularity
+# (z/expm1(z) at z = 1e-14) both modes cancel terms of size 1e14 and keep only
+# rounding noise, differently.  Zero itself stays in (both give nan there).
+_COORDINATE = st.floats(-2.5, 2.5, allow_nan=False).map(lambda v: 0.0 if abs(v) < 1e-6 else v)
+POINTS = st.fixed_dictionaries({v: _COORDINATE for v in "xyz"})
 
 
 def _inputs(fn, point):
@@ -145,7 +149,7 @@ def test_random_text_parses_or_raises_parse_error_quickly(text):
         sd.parse(text)
     except sd.ParseError as err:
         assert 1 <= err.position <= len(text) + 1
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0          # generous: only a hang should fail it
 
 
 @given(formulas(smooth_only=False))
