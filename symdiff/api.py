@@ -276,6 +276,9 @@ def _hessian_entries(g, gradient, xs):
 
 
 # -- the callable --------------------------------------------------------------------
+_LATEX_NODES = 400      # largest graph whose formula a notebook view renders as LaTeX
+
+
 class CompiledFunction:
     """A compiled derivative: call it with keyword or positional arguments.
 
@@ -286,7 +289,9 @@ class CompiledFunction:
 
     def __init__(self, built, backend, source, kernel, module):
         self.kind = built.kind
-        self._built = built
+        # the graph is kept only where the notebook view will show it as LaTeX:
+        # a big one would hold its memory as long as the function lives
+        self._problem = built.problem if len(built.problem.graph) <= _LATEX_NODES else None
         self.program = built.program
         self.inputs = tuple(built.problem.inputs)
         self.wrt = tuple(built.problem.wrt)
@@ -326,10 +331,10 @@ class CompiledFunction:
 
     def _repr_markdown_(self):
         """Notebook view: the formula and its derivatives in LaTeX, then the generated code."""
-        problem = self._built.problem
+        problem = self._problem
         parts = [f"**symdiff {self.kind}** ({self.mode} mode, {self.backend} backend), "
                  f"inputs `{', '.join(self._names)}`"]
-        if len(problem.graph) <= 400:          # keep big formulas out of LaTeX
+        if problem is not None:          # big formulas stay out of LaTeX
             exprs = problem.graph.to_sympy(problem.roots)
             for k, expr in enumerate(exprs):
                 name = "f" if len(exprs) == 1 else f"f_{{{k}}}"

@@ -13,7 +13,8 @@ def program(body, outputs, inputs=("a", "b")):
 
 
 def test_checker_accepts_a_well_formed_program():
-    check(program([("t0", "add", ("a", "b")), ("t1", "mul", ("t0", 2.0))], ["t1"]))
+    p = program([("t0", "add", ("a", "b")), ("t1", "mul", ("t0", 2.0))], ["t1"])
+    assert check(p) is p
 
 
 @pytest.mark.parametrize("body,outputs,message", [
