@@ -44,7 +44,8 @@ _TOKEN = re.compile(r"""
   | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<op>\*\*|[-+*/^(),])
-""", re.VERBOSE)
+  | (?P<bad>.)
+""", re.VERBOSE | re.DOTALL)
 
 _BINARY = {"+": (1, "left"), "-": (1, "left"), "*": (2, "left"), "/": (2, "left"),
            "^": (4, "right"), "**": (4, "right")}
@@ -52,16 +53,17 @@ _UNARY_PRECEDENCE = 3
 
 
 def tokenize(text):
-    """Yield ``(kind, text, position)`` with kind in number/name/op/end; position 1-based."""
-    pos = 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            raise ParseError(f"unexpected character {text[pos]!r}", text, pos + 1)
-        if m.lastgroup != "space":
-            yield m.lastgroup, m.group(), pos + 1
-        pos = m.end()
-    yield "end", "", len(text) + 1
+    """``(kind, text, position)`` tuples, kind in number/name/op/end; position 1-based."""
+    tokens = []
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "space":
+            continue
+        if kind == "bad":
+            raise ParseError(f"unexpected character {m.group()!r}", text, m.start() + 1)
+        tokens.append((kind, m.group(), m.start() + 1))
+    tokens.append(("end", "", len(text) + 1))
+    return tokens
 
 
 def _describe(kind, tok):
@@ -88,7 +90,7 @@ def parse_to_graph(text, graph):
     output = []     # node ids
     stack = []      # ("bin", op, pos) | ("neg"/"pos", pos) | ("(", pos) | _Call
     expect_operand = True
-    tokens = list(tokenize(text))
+    tokens = tokenize(text)
     i = 0
 
     def apply(entry):
