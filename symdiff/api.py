@@ -28,7 +28,7 @@ from .program import check
 from .reverse import adjoints
 
 MODES = ("auto", "forward", "reverse")
-BACKENDS = ("numba", "python")
+BACKENDS = ("numba", "python", "cuda")
 
 
 # -- formulas and variables ----------------------------------------------------------
@@ -421,6 +421,11 @@ def compile_built(built, backend, parallel=False):
     if backend == "numba":
         from .numba_backend import numba_kernel
         source, module, kernel = numba_kernel(built, parallel)
+    elif backend == "cuda":
+        from .cuda_backend import cuda_kernel
+        if parallel:
+            raise ValueError("parallel=True is for backend='numba'; the GPU is parallel already")
+        source, module, kernel = cuda_kernel(built)
     else:
         if parallel:
             raise ValueError("parallel=True needs backend='numba'")
@@ -462,8 +467,8 @@ def grad(f, wrt=None, mode="auto", backend="numba", parallel=False, checkpoint=N
     all free symbols, sorted by name); other symbols are parameters, still
     inputs.  ``mode`` is ``"auto"`` (the cheaper by the cost model),
     ``"forward"`` or ``"reverse"``; ``backend`` is ``"numba"`` (compiled,
-    default) or ``"python"`` (numpy); ``parallel=True`` spreads numba's batch
-    loop over all cores.  With array arguments the result has shape ``(n, *S)``.
+    default), ``"python"`` (numpy) or ``"cuda"`` (an NVIDIA GPU, batches);
+    ``parallel=True`` spreads numba's batch loop over all cores.  With array arguments the result has shape ``(n, *S)``.
 
     ``checkpoint=True`` (reverse mode) keeps only every k-th value of the
     forward sweep, k = sqrt(its length), and recomputes the rest during the

@@ -143,3 +143,29 @@ LANGUAGE_CONSTANTS = {"pi": sympy.pi, "E": sympy.E}
 RESERVED_NAMES = frozenset(LANGUAGE_FUNCTIONS) | frozenset(LANGUAGE_CONSTANTS)
 
 CATEGORIES = ("add", "mul", "div", "transcendental", "compare")
+
+
+#: Spellings for CUDA device functions (numba.cuda): ``math`` functions and
+#: conditional expressions only, since numpy functions are not available on the
+#: device.  Comparisons are written so that nan propagates as numpy does.
+CUDA_SPELLINGS = {
+    "add": "{0} + {1}", "sub": "{0} - {1}", "neg": "-{0}", "mul": "{0} * {1}", "div": "{0} / {1}",
+    "pow": "{0} ** {1}", "sqrt": "math.sqrt({0})",
+    "max": "({0} if {0} > {1} or {0} != {0} else {1})",
+    "min": "({0} if {0} < {1} or {0} != {0} else {1})",
+    **{name: "math.%s({0})" % name for name in (
+        "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
+        "atanh", "exp", "log", "log1p", "expm1", "erf")},
+    "Cbrt": "math.copysign(abs({0}) ** (1.0 / 3.0), {0})",
+    "Abs": "abs({0})",
+    "sign": "(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else {0}))",
+    "floor": "math.floor({0})",
+    "ceiling": "math.ceil({0})",
+    "atan2": "math.atan2({0}, {1})",
+    "hypot": "math.hypot({0}, {1})",
+    "Heaviside": _heaviside_scalar(),
+    "sigmoid": "1.0 / (1.0 + math.exp(-{0}))",
+    "relu": "({0} if {0} > 0.0 else (0.0 if {0} <= 0.0 else {0}))",
+    "leaky_relu": "({0} if {0} > 0.0 else {1} * {0})",
+    "softplus": "(({0} if {0} > 0.0 else 0.0) + math.log1p(math.exp(-abs({0}))))",
+}

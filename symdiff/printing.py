@@ -4,19 +4,20 @@ One statement per line, names from the program, a docstring saying what the
 function computes, the mode and the call order, and only the imports the
 code uses.  Spellings come from the op table: the ``numpy`` dialect (python
 backend: arrays and numpy scalars) or the ``scalar`` dialect (numba: one
-element at a time).
+element at a time), or ``cuda`` (numba.cuda device functions).
 """
 
 import math
 import re
 
-from .ops import OPS
+from .ops import CUDA_SPELLINGS, OPS
 
 _IMPORTS = (
     (re.compile(r"\bnp\."), "import numpy as np"),
     (re.compile(r"\bmath\."), "import math"),
     (re.compile(r"\bscipy\.special\."), "import scipy.special"),
     (re.compile(r"\bnumba\."), "import numba"),
+    (re.compile(r"\bcuda\."), "from numba import cuda"),
 )
 
 
@@ -39,7 +40,7 @@ def statement(ins, dialect):
         args[0] = f"({args[0]})"       # -2.0 ** x would mean -(2.0 ** x)
     if ins.op == "neg" and args[0].startswith("-"):
         args[0] = f"({args[0]})"
-    spelling = getattr(OPS[ins.op], dialect)
+    spelling = CUDA_SPELLINGS[ins.op] if dialect == "cuda" else getattr(OPS[ins.op], dialect)
     return f"{ins.target} = {spelling.format(*args)}"
 
 

@@ -1,0 +1,80 @@
+"""The CUDA backend: on a GPU when there is one, on numba's CUDA simulator always."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import symdiff as sd
+from symdiff.examples import TOY_NETWORK_LOSS, TOY_NETWORK_PARAMETERS
+
+MIXED = ("sigmoid(x)*y + softplus(x - y) + relu(x) + abs(y) + max(x, y) + min(x, 2*y) + sign(x)"
+         " + heaviside(y) + leaky_relu(x - 1, 0.1) + cbrt(x) + hypot(x, y) + atan2(y, x) + erf(x)"
+         " + log1p(x*x) + expm1(y) + tanh(x) + sqrt(x) + x^y + asinh(y) + acosh(1 + x) + atanh(y/3)")
+
+
+def _gpu():
+    try:
+        from numba import cuda
+        return cuda.is_available() and not os.environ.get("NUMBA_ENABLE_CUDASIM")
+    except Exception:
+        return False
+
+
+SIMULATED = textwrap.dedent(f'''
+    import json, numpy as np, symdiff as sd
+    x = np.linspace(0.3, 2.0, 40); y = np.linspace(-1.5, 1.2, 40)
+    got = sd.grad({MIXED!r}, wrt=["x", "y"], backend="cuda")(x=x, y=y)
+    want = sd.grad({MIXED!r}, wrt=["x", "y"], backend="python")(x=x, y=y)
+    p = dict(zip({TOY_NETWORK_PARAMETERS!r}, np.linspace(-0.5, 0.5, 8)))
+    g2 = sd.value_and_grad({TOY_NETWORK_LOSS!r}, wrt={TOY_NETWORK_PARAMETERS!r}, backend="cuda")
+    w2 = sd.value_and_grad({TOY_NETWORK_LOSS!r}, wrt={TOY_NETWORK_PARAMETERS!r}, backend="python")
+    v, g = g2(**p, x=x[:, None], y=y[None, :8])
+    wv, wg = w2(**p, x=x[:, None], y=y[None, :8])
+    print(json.dumps([float(np.max(np.abs(got - want))), got.shape == want.shape,
+                      float(np.max(np.abs(g - wg))), g.shape == wg.shape, float(np.max(np.abs(v - wv)))]))
+''')
+
+
+def test_generated_cuda_code_runs_on_the_simulator(tmp_path):
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", SYMDIFF_CACHE_DIR=str(tmp_path))
+    r = subprocess.run([sys.executable, "-c", SIMULATED], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    import json
+    err, same_shape, err2, same_shape2, err_value = json.loads(r.stdout.strip().splitlines()[-1])
+    assert same_shape and same_shape2
+    assert err < 1e-12 and err2 < 1e-12 and err_value < 1e-12
+
+
+def test_cuda_source_uses_math_on_the_device():
+    from symdiff.api import build
+    from symdiff.cuda_backend import module_source
+    src = module_source(build("grad", [MIXED], ["x", "y"], "reverse").program)
+    assert "@cuda.jit(device=True)" in src and "np." not in src.split("def grad_cuda_array")[0]
+    assert "math.tanh(" in src and "math.atan2(" not in src and "math.exp(" in src
+    assert "def grad_cuda_array(x, y, threads=256):" in src
+
+
+@pytest.mark.skipif(_gpu(), reason="a GPU is present")
+def test_without_a_gpu_the_error_says_so():
+    with pytest.raises(RuntimeError, match="needs an NVIDIA GPU"):
+        sd.grad("x*y", backend="cuda")
+
+
+@pytest.mark.skipif(not _gpu(), reason="no GPU: numba.cuda.is_available() is False")
+def test_cuda_matches_the_cpu_kernel_on_a_gpu():
+    rng = np.random.default_rng(0)
+    p = dict(zip(TOY_NETWORK_PARAMETERS, rng.normal(size=8)))
+    x, y = rng.normal(size=100_000), rng.normal(size=100_000)
+    gpu = sd.grad(TOY_NETWORK_LOSS, wrt=TOY_NETWORK_PARAMETERS, backend="cuda")(**p, x=x, y=y)
+    cpu = sd.grad(TOY_NETWORK_LOSS, wrt=TOY_NETWORK_PARAMETERS)(**p, x=x, y=y)
+    np.testing.assert_allclose(gpu, cpu, rtol=1e-12, atol=1e-14)
+
+
+def test_every_program_op_has_a_cuda_spelling():
+    from symdiff.ops import CUDA_SPELLINGS
+    from symdiff.program import PROGRAM_OPS
+    assert set(PROGRAM_OPS) <= set(CUDA_SPELLINGS)
