@@ -186,7 +186,7 @@ def main(argv=None, out=None, err=None):
     except ParseError as e:
         print(f"symdiff: error: {e}", file=err)
         return 2
-    except (UsageError, ValueError, TypeError, NotImplementedError, OSError) as e:
+    except (UsageError, ValueError, TypeError, NotImplementedError, OSError, RuntimeError) as e:
         print(f"symdiff: error: {e}", file=err)
         return 2
     return status or 0

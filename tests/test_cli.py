@@ -55,3 +55,11 @@ def test_help_has_examples():
     for command in ("grad", "diff", "source", "export", "compare", "graph", "check"):
         r = run(command, "--help")
         assert r.returncode == 0 and "example:" in r.stdout and "symdiff " + command in r.stdout
+
+
+def test_cuda_without_a_gpu_is_a_short_error():
+    from numba import cuda
+    if cuda.is_available():
+        return
+    r = run("grad", "x*y", "--at", "x=1,y=2", "--backend", "cuda")
+    assert r.returncode == 2 and "needs an NVIDIA GPU" in r.stderr and "Traceback" not in r.stderr
