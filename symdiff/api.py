@@ -148,12 +148,22 @@ def cost_estimates(graph, outputs, wrt_nodes):
     return forward, reverse
 
 
+def cheaper_mode(forward, reverse, inputs, outputs):
+    """The mode with the smaller estimate; on a tie, forward when inputs <= outputs."""
+    if forward < reverse or (forward == reverse and inputs <= outputs):
+        return "forward"
+    return "reverse"
+
+
 def choose_mode(graph, outputs, wrt_nodes):
     """``"forward"`` or ``"reverse"``, whichever the cost model says is cheaper."""
     forward, reverse = cost_estimates(graph, outputs, wrt_nodes)
-    if forward < reverse or (forward == reverse and len(wrt_nodes) <= len(outputs)):
-        return "forward"
-    return "reverse"
+    return cheaper_mode(forward, reverse, len(wrt_nodes), len(outputs))
+
+
+def _check_backend(backend):
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
 
 
 def _check_mode(mode):
@@ -264,8 +274,8 @@ def _wants_checkpoints(checkpoint):
 def _hessian_entries(g, gradient, xs):
     """``{(i, j): node}`` of the Hessian: forward mode over the gradient nodes.
 
-    Only the lower triangle is differentiated and it is mirrored (H is
-    symmetric).  Each column's sweep visits only the nodes between its input
+    The lower triangle is kept and mirrored, so H is exactly symmetric
+    (both triangles are differentiated: a column's sweep serves every row).  Each column's sweep visits only the nodes between its input
     and the gradient entries, so a banded Hessian costs O(n).
     """
     entries = {}
@@ -416,8 +426,7 @@ def _python_kernel(module, kind, n_outputs):
 
 
 def compile_built(built, backend, parallel=False):
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
+    _check_backend(backend)
     if backend == "numba":
         from .numba_backend import numba_kernel
         source, module, kernel = numba_kernel(built, parallel)
@@ -438,8 +447,7 @@ def compile_built(built, backend, parallel=False):
 
 
 def _entry(kind, formulas, wrt, mode, backend, parallel, sparse=False, checkpoint=None):
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
+    _check_backend(backend)          # before building, which can take a while
     built = build(kind, formulas, wrt, mode, sparse=sparse, checkpoint=checkpoint)
     return compile_built(built, backend, parallel)
 
@@ -513,7 +521,7 @@ def hessian(f, wrt=None, mode="auto", backend="numba", parallel=False, sparse=Fa
 
     The gradient is built in reverse mode (``mode="forward"`` builds it in
     forward mode instead), then differentiated again in forward mode; only
-    the lower triangle is computed and mirrored.  Result shape ``(n, n, *S)``;
+    the lower triangle is mirrored onto the upper.  Result shape ``(n, n, *S)``;
     ``sparse=True`` returns a ``scipy.sparse.csr_matrix`` of the structural
     nonzeros, built in time and memory proportional to their number (a
     banded Hessian costs O(n)).

@@ -15,7 +15,6 @@ and exits with status 2; no traceback.
 import argparse
 import sys
 
-import numpy as np
 
 from . import api
 from .parse import ParseError
@@ -53,6 +52,14 @@ def _wrt(text):
     return [w.strip() for w in text.split(",") if w.strip()] if text else None
 
 
+def _formulas(args, several):
+    """The formula, or when ``several`` are allowed (a Jacobian) the ones separated by ';'.
+
+    Where only one is allowed a ';' stays in the text, so the parser points at it.
+    """
+    return [f.strip() for f in args.formula.split(";")] if several else [args.formula]
+
+
 def _number(x):
     return f"{float(x):.15g}"
 
@@ -78,17 +85,14 @@ def cmd_diff(args, out):
 
 
 def cmd_source(args, out):
-    kind = args.kind
-    formulas = args.formula.split(";") if kind == "jacobian" else [args.formula]
-    built = api.build(kind, formulas, _wrt(args.wrt), args.mode)
+    built = api.build(args.kind, _formulas(args, args.kind == "jacobian"), _wrt(args.wrt), args.mode)
     fn = api.compile_built(built, args.backend)
     out.write(fn.source)
 
 
 def cmd_export(args, out):
     from .export import export
-    formulas = args.formula.split(";") if args.kind == "jacobian" else [args.formula]
-    built = api.build(args.kind, formulas, _wrt(args.wrt), args.mode)
+    built = api.build(args.kind, _formulas(args, args.kind == "jacobian"), _wrt(args.wrt), args.mode)
     path = export(built, args.output)
     print(f"wrote {path} ({built.kind}, {built.mode} mode, {len(built.program.body)} lines; "
           f"inputs {', '.join(built.program.inputs)})", file=out)
@@ -96,7 +100,7 @@ def cmd_export(args, out):
 
 def cmd_compare(args, out):
     from .compare import compare
-    formulas = [f.strip() for f in args.formula.split(";")]
+    formulas = _formulas(args, several=True)
     report = compare(formulas if len(formulas) > 1 else formulas[0], wrt=_wrt(args.wrt),
                      backend=args.backend, measure=not args.no_timing)
     print(report, file=out)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .api import build, compile_built, cost_estimates
+from .api import build, cheaper_mode, compile_built, cost_estimates
 from .examples import fan_family
 from .ops import CATEGORIES
 
@@ -152,25 +152,20 @@ def compare(f, wrt=None, backend="numba", samples=10_000, measure=True):
     points with ``backend`` (numba compiles both programs first).
     """
     formulas = [f] if isinstance(f, str) or not isinstance(f, (list, tuple)) else list(f)
-    costs = {}
-    for mode in ("forward", "reverse"):
-        built = build("jacobian", formulas, wrt, mode)
-        program = built.program
-        problem = built.problem
-        costs[mode] = (built, program)
-    problem = costs["forward"][0].problem
+    builds = {mode: build("jacobian", formulas, wrt, mode) for mode in ("forward", "reverse")}
+    problem = builds["forward"].problem
     n, m = len(problem.wrt), len(problem.roots)
     est_forward, est_reverse = cost_estimates(problem.graph, problem.roots, problem.wrt_nodes)
     reports = {}
-    for mode, (built, program) in costs.items():
+    for mode, built in builds.items():
+        program = built.program
         reports[mode] = ModeCost(
             mode=mode, ops=program.operation_count, ops_by_kind=program.operation_counts(),
             sweeps=n if mode == "forward" else m, peak_live=program.peak_live(),
             length=len(program.body), estimate=est_forward if mode == "forward" else est_reverse,
             seconds=_measure(built, backend, samples) if measure else None, program=program)
-    recommended = "forward" if est_forward < est_reverse or (est_forward == est_reverse and n <= m) \
-        else "reverse"
-    return Report([t for t in problem.texts], [s.name for s in problem.wrt], m,
+    recommended = cheaper_mode(est_forward, est_reverse, n, m)
+    return Report(list(problem.texts), [s.name for s in problem.wrt], m,
                   reports["forward"], reports["reverse"], recommended,
                   _reason(recommended, n, m, reports))
 

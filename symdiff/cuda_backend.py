@@ -51,7 +51,7 @@ def module_source(program):
     device = printing.function_source(program, "cuda", decorator="@cuda.jit(device=True)")
     entry = _ENTRY.format(
         name=name, m=len(program.outputs),
-        params="".join(f"{x}, " for x in program.inputs),
+        params=printing.leading_parameters(program.inputs),
         call=", ".join(f"{x}[_i] if {x}.shape[0] > 1 else {x}[0]" for x in program.inputs),
         stores="\n".join(f"        out[{k}, _i] = _r[{k}]" for k in range(len(program.outputs))),
         args_tuple=printing.tuple_expression(program.inputs),

@@ -16,7 +16,6 @@ tangent after its primal and input (``dt2_dx``).
 import keyword
 import math
 
-import sympy
 
 from .graph import LEAF_KINDS
 from .ops import OPS

@@ -39,9 +39,8 @@ _JIT_PARALLEL = '@numba.njit(cache=True, error_model="numpy", parallel=True)'
 
 
 def _batch_loop(program, parallel):
-    name, k = program.name, len(program.inputs)
-    m = len(program.outputs)
-    params = "".join(f"{x}, " for x in program.inputs)     # "" when there are no inputs
+    name, m = program.name, len(program.outputs)
+    params = printing.leading_parameters(program.inputs)
     lines = [_JIT_PARALLEL if parallel else _JIT,
              f"def {name}_batch{'_parallel' if parallel else ''}({params}out):",
              printing.docstring(
@@ -114,7 +113,7 @@ def _gufunc(program):
     k, m = len(program.inputs), len(program.outputs)
     outs = [f"_o{j}" for j in range(m)]
     return _GUFUNC.format(
-        name=program.name, params="".join(f"{x}, " for x in program.inputs), outs=", ".join(outs),
+        name=program.name, params=printing.leading_parameters(program.inputs), outs=", ".join(outs),
         call=", ".join(program.inputs),
         stores="\n".join(f"    {o}[0] = _r[{j}]" for j, o in enumerate(outs)),
         types=", ".join(["float64"] * k + ["float64[:]"] * m),
@@ -126,7 +125,7 @@ def _small_module(program):
     k = len(program.inputs)
     scalar = printing.function_source(program, "scalar", decorator=_JIT)
     entry = _ARRAY_ENTRY.format(
-        name=program.name, params="".join(f"{x}, " for x in program.inputs), m=len(program.outputs),
+        name=program.name, params=printing.leading_parameters(program.inputs), m=len(program.outputs),
         args_tuple=printing.tuple_expression(program.inputs),
         scalar_call=f"{program.name}(*[float(x) for x in args])",
         batch_args="".join(f"flat[{j}], " for j in range(k)))

@@ -54,6 +54,11 @@ def tuple_expression(items):
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
+def leading_parameters(names):
+    """``"a, b, "`` for parameters before more: ``""`` when there are none."""
+    return "".join(f"{name}, " for name in names)
+
+
 def return_expression(program):
     return tuple_expression(_operand(o) for o in program.outputs)
 
