@@ -41,7 +41,7 @@ class ParseError(ValueError):
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
-  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<op>\*\*|[-+*/^(),])
   | (?P<bad>.)
@@ -71,7 +71,9 @@ def _describe(kind, tok):
 
 
 class _Call:
-    """A function call waiting on the operator stack for its arguments."""
+    """A function call waiting on the operator stack for its arguments.
+
+    ``position`` is the index of its name among the tokens."""
 
     __slots__ = ("name", "position", "nargs")
 
@@ -81,110 +83,154 @@ class _Call:
         self.nargs = 0
 
 
+# The parser's own tokenizer: token texts only (match objects are the slow part
+# of ``tokenize``); positions are recovered from ``tokenize`` when an error is
+# reported.  Digits are ASCII, as in ``_TOKEN``.
+_FAST_TOKEN = re.compile(r"\s*((?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+                         r"|[A-Za-z_][A-Za-z0-9_]*|\*\*|[-+*/^(),]|\S)")
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_DIGIT_START = frozenset("0123456789.")
+# operator -> (precedence, code); '^' is the one right-associative operator
+_INFIX = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 4, "**": 4}
+_BOTTOM = (-1, None, 0)     # stack sentinel: never reduced
+
+
+def _kind_of(tok):
+    c = tok[0]
+    if c in _DIGIT_START and tok != ".":
+        return "number"
+    if c in _NAME_START:
+        return "name"
+    return "op" if tok in "**+-*/^()," else "bad"
+
+
 def parse_to_graph(text, graph):
     """Parse ``text`` into ``graph``; return the root node id."""
     if not isinstance(text, str):
         raise TypeError(f"formula text must be a str, not {type(text).__name__}")
     if not text.strip():
         raise ParseError("the formula is empty", text, 1)
-    output = []     # node ids
-    stack = []      # ("bin", op, pos) | ("neg"/"pos", pos) | ("(", pos) | _Call
-    expect_operand = True
-    tokens = tokenize(text)
+    toks = _FAST_TOKEN.findall(text)
+    toks.append("")         # the end
+    positions = []          # filled on the first error only
+
+    def fail(reason, index):
+        if not positions:
+            positions.extend(pos for _, _, pos in tokenize(text))
+        raise ParseError(reason, text, positions[index])
+
+    output = []
+    stack = [_BOTTOM]       # (precedence, code, token index); '(' and calls have precedence 0
+    symbols = {}
+    g = graph
+    add, mul, sub, div, power, neg = g.add, g.mul, g.sub, g.div, g.pow, g.neg
+    number = g.number
     i = 0
-
-    def apply(entry):
-        if entry[0] == "bin":
-            b = output.pop()
-            a = output.pop()
-            output.append(_binary(graph, entry[1], a, b))
-        elif entry[0] == "neg":
-            output.append(graph.neg(output.pop()))
-        # unary plus: nothing to do
-
-    def reduce_until_open(closing_pos, closing_tok):
-        while stack:
-            top = stack[-1]
-            if isinstance(top, _Call) or top[0] == "(":
-                return top
-            apply(stack.pop())
-        if closing_tok == ",":
-            raise ParseError("',' outside a function call", text, closing_pos)
-        raise ParseError("unmatched ')'", text, closing_pos)
-
+    n_end = len(toks) - 1
     while True:
-        kind, tok, pos = tokens[i]
-        i += 1
-        if expect_operand:
-            if kind == "number":
-                is_integer = tok.isdigit()
-                output.append(graph.number(int(tok) if is_integer else float(tok)))
-                expect_operand = False
-            elif kind == "name":
-                followed_by_paren = tokens[i][1] == "("
-                if followed_by_paren:
+        # -- an operand: number, name, call, '(' or a prefix sign --------------------
+        tok = toks[i]
+        c = tok[:1]
+        if c in _NAME_START:
+            node = symbols.get(tok)
+            if node is None:
+                if toks[i + 1] == "(":
                     if tok not in LANGUAGE_FUNCTIONS:
-                        raise ParseError(f"unknown function {tok!r}", text, pos)
-                    stack.append(_Call(tok, pos))
-                    i += 1
-                    if tokens[i][1] == ")":
-                        raise ParseError(f"{tok}() needs arguments: {_arity_text(tok)}", text, tokens[i][2])
-                elif tok in LANGUAGE_CONSTANTS:
-                    output.append(graph.number_symbol(LANGUAGE_CONSTANTS[tok]))
-                    expect_operand = False
+                        fail(f"unknown function {tok!r}", i)
+                    if toks[i + 2] == ")":
+                        fail(f"{tok}() needs arguments: {_arity_text(tok)}", i + 2)
+                    stack.append((0, _Call(tok, i), i))
+                    i += 2
+                    continue
+                if tok in LANGUAGE_CONSTANTS:
+                    node = g.number_symbol(LANGUAGE_CONSTANTS[tok])
                 elif tok in LANGUAGE_FUNCTIONS:
-                    raise ParseError(f"{tok!r} is a function and cannot be a variable; "
-                                     f"call it as {tok}(...)", text, pos)
+                    fail(f"{tok!r} is a function and cannot be a variable; call it as {tok}(...)", i)
                 else:
-                    output.append(graph.symbol(tok))
-                    expect_operand = False
-            elif tok == "(":
-                stack.append(("(", pos))
-            elif tok in ("-", "+"):
-                stack.append(("neg" if tok == "-" else "pos", pos))
-            else:
-                raise ParseError(f"expected a number, a name or '(' but found {_describe(kind, tok)}",
-                                 text, pos)
+                    node = symbols[tok] = g.symbol(tok)
+            elif toks[i + 1] == "(":
+                fail(f"unknown function {tok!r}", i)
+            output.append(node)
+        elif c in _DIGIT_START and tok != ".":
+            output.append(number(int(tok) if tok.isdigit() else float(tok)))
+        elif tok == "(":
+            stack.append((0, "(", i))
+            i += 1
             continue
-
-        # expecting an operator, ')' , ',' or the end
-        if tok in _BINARY:
-            prec, assoc = _BINARY[tok]
-            while stack:
-                top = stack[-1]
-                if isinstance(top, _Call) or top[0] == "(":
-                    break
-                top_prec = _BINARY[top[1]][0] if top[0] == "bin" else _UNARY_PRECEDENCE
-                if top_prec > prec or (top_prec == prec and assoc == "left"):
-                    apply(stack.pop())
-                else:
-                    break
-            stack.append(("bin", tok, pos))
-            expect_operand = True
-        elif tok == ")":
-            top = reduce_until_open(pos, ")")
-            stack.pop()
-            if isinstance(top, _Call):
-                top.nargs += 1
-                _apply_call(graph, output, top, text)
-        elif tok == ",":
-            top = reduce_until_open(pos, ",")
-            if not isinstance(top, _Call):  # a ',' inside plain parentheses
-                raise ParseError("',' outside a function call", text, pos)
-            top.nargs += 1
-            expect_operand = True
-        elif kind == "end":
-            while stack:
-                top = stack.pop()
-                if isinstance(top, _Call):
-                    raise ParseError(f"missing ')' to close {top.name}(", text, top.position)
-                if top[0] == "(":
-                    raise ParseError("missing ')' to close this '('", text, top[1])
-                apply(top)
-            return output[-1]
+        elif tok == "-" or tok == "+":
+            stack.append((3, "neg" if tok == "-" else "pos", i))
+            i += 1
+            continue
         else:
+            kind = "end" if i == n_end else _kind_of(tok)
+            if kind == "bad":
+                fail(f"unexpected character {tok!r}", i)
+            fail(f"expected a number, a name or '(' but found {_describe(kind, tok)}", i)
+        i += 1
+
+        # -- then operators, ')' and ',' until the next operand -------------------------
+        while True:
+            tok = toks[i]
+            prec = _INFIX.get(tok)
+            if prec is not None:
+                if prec < 4:        # left-associative: reduce what binds at least as tight
+                    while stack[-1][0] >= prec:
+                        _reduce(stack.pop()[1], output, add, sub, mul, div, power, neg)
+                stack.append((prec, tok, i))
+                i += 1
+                break
+            if tok == ")" or tok == ",":
+                while stack[-1][0] > 0:
+                    _reduce(stack.pop()[1], output, add, sub, mul, div, power, neg)
+                top = stack[-1][1]
+                if top is None:
+                    fail("',' outside a function call" if tok == "," else "unmatched ')'", i)
+                i += 1
+                if tok == ",":
+                    if top == "(":
+                        fail("',' outside a function call", i - 1)
+                    top.nargs += 1
+                    break
+                stack.pop()
+                if top != "(":
+                    top.nargs += 1
+                    _apply_call(g, output, top, fail)
+                continue
+            if i == n_end:
+                while True:
+                    _, code, at = stack.pop()
+                    if code is None:
+                        return output[-1]
+                    if code == "(":
+                        fail("missing ')' to close this '('", at)
+                    if type(code) is _Call:
+                        fail(f"missing ')' to close {code.name}(", at)
+                    _reduce(code, output, add, sub, mul, div, power, neg)
+            kind = _kind_of(tok)
+            if kind == "bad":
+                fail(f"unexpected character {tok!r}", i)
             hint = "; use '*' to multiply" if kind in ("name", "number") or tok == "(" else ""
-            raise ParseError(f"expected an operator but found {_describe(kind, tok)}{hint}", text, pos)
+            fail(f"expected an operator but found {_describe(kind, tok)}{hint}", i)
+
+
+def _reduce(code, output, add, sub, mul, div, power, neg):
+    """Apply operator ``code`` to the operands on top of ``output``."""
+    if code == "neg":
+        output[-1] = neg(output[-1])
+        return
+    if code == "pos":
+        return
+    b = output.pop()
+    if code == "+":
+        output[-1] = add(output[-1], b)
+    elif code == "-":
+        output[-1] = sub(output[-1], b)
+    elif code == "*":
+        output[-1] = mul(output[-1], b)
+    elif code == "/":
+        output[-1] = div(output[-1], b)
+    else:
+        output[-1] = power(output[-1], b)
 
 
 def _binary(graph, op, a, b):
@@ -204,11 +250,10 @@ def _arity_text(name):
     return "one or more arguments" if n == 0 else f"{n} argument{'s' if n > 1 else ''}"
 
 
-def _apply_call(graph, output, call, text):
+def _apply_call(graph, output, call, fail):
     kind, n = LANGUAGE_FUNCTIONS[call.name]
     if (n and call.nargs != n) or call.nargs < 1:
-        raise ParseError(f"{call.name}() takes {_arity_text(call.name)}, got {call.nargs}",
-                         text, call.position)
+        fail(f"{call.name}() takes {_arity_text(call.name)}, got {call.nargs}", call.position)
     xs = output[-call.nargs:]
     del output[-call.nargs:]
     if kind == "Pow":

@@ -33,19 +33,57 @@ def _operand(a):
     return a if isinstance(a, str) else format_constant(a)
 
 
-def statement(ins, dialect):
+def _spellings(dialect):
+    if dialect == "cuda":
+        return CUDA_SPELLINGS
+    return {name: getattr(op, dialect) for name, op in OPS.items()}
+
+
+def statement(ins, dialect, spellings=None):
     """One line of code for instruction ``ins``."""
     args = [_operand(a) for a in ins.args]
     if ins.op == "pow" and isinstance(ins.args[0], float) and ins.args[0] < 0:
         args[0] = f"({args[0]})"       # -2.0 ** x would mean -(2.0 ** x)
     if ins.op == "neg" and args[0].startswith("-"):
         args[0] = f"({args[0]})"
-    spelling = CUDA_SPELLINGS[ins.op] if dialect == "cuda" else getattr(OPS[ins.op], dialect)
+    spelling = (spellings or _spellings(dialect))[ins.op]
     return f"{ins.target} = {spelling.format(*args)}"
 
 
 def body_lines(program, dialect):
-    return [statement(ins, dialect) for ins in program.body]
+    spellings = _spellings(dialect)
+    # the common line -- an arithmetic operator between names and constants -- goes the
+    # short way; a constant base of a power keeps the general path (parentheses)
+    infix = {op: " " + spellings[op][4:-4] + " " for op in ("add", "sub", "mul", "div", "pow")
+             if spellings[op] in ("{0} + {1}", "{0} - {1}", "{0} * {1}", "{0} / {1}", "{0} ** {1}")}
+    constants = {}      # float -> its spelling; zeros are not cached (0.0 == -0.0)
+
+    def constant(value):
+        text = constants.get(value) if value else None
+        if text is None:
+            text = format_constant(value)
+            if value:
+                constants[value] = text
+        return text
+
+    lines = []
+    append = lines.append
+    for ins in program.body:
+        target, op, args = ins
+        sign = infix.get(op)
+        if sign is not None:
+            a, b = args
+            if a.__class__ is not str:
+                if op == "pow":
+                    append(statement(ins, dialect, spellings))
+                    continue
+                a = constant(a)
+            if b.__class__ is not str:
+                b = constant(b)
+            append(target + " = " + a + sign + b)
+        else:
+            append(statement(ins, dialect, spellings))
+    return lines
 
 
 def tuple_expression(items):

@@ -90,8 +90,15 @@ class ProgramError(ValueError):
 PROGRAM_OPS = frozenset(name for name, op in OPS.items() if op.numpy)
 
 
+_ARITY = {name: OPS[name].nargs for name in PROGRAM_OPS}
+
+
 def check(program):
-    """Raise :class:`ProgramError` unless every name is defined once, before use."""
+    """Raise :class:`ProgramError` unless every name is defined once, before use.
+
+    One quick pass over the body; only a failing program is looked at closely
+    (:func:`_diagnose`) to say which instruction is wrong and why.
+    """
     defined = set()
     for name in program.inputs:
         if not name.isidentifier() or keyword.iskeyword(name):
@@ -99,6 +106,29 @@ def check(program):
         if name in defined:
             raise ProgramError(f"input {name!r} appears twice")
         defined.add(name)
+    arity = _ARITY
+    add = defined.add
+    for ins in program.body:
+        target, op, args = ins
+        if arity.get(op) != len(args) or target in defined or not target.isidentifier():
+            _diagnose(program)
+        for a in args:
+            if a not in defined and not isinstance(a, float):
+                _diagnose(program)
+        add(target)
+    for o in program.outputs:
+        if isinstance(o, str) and o not in defined:
+            raise ProgramError(f"output {o!r} is never defined")
+    if len(program.outputs) != len(program.output_labels):
+        raise ProgramError("outputs and output_labels differ in length")
+    if not defined.isdisjoint(keyword.kwlist):
+        _diagnose(program)
+    return program
+
+
+def _diagnose(program):
+    """Find the first bad instruction of ``program`` and raise a ProgramError naming it."""
+    defined = set(program.inputs)
     for i, ins in enumerate(program.body):
         if ins.op not in PROGRAM_OPS:
             raise ProgramError(f"instruction {i} ({ins.target}): unknown op {ins.op!r}")
@@ -116,12 +146,7 @@ def check(program):
         if not ins.target.isidentifier() or keyword.iskeyword(ins.target):
             raise ProgramError(f"instruction {i}: {ins.target!r} is not a valid identifier")
         defined.add(ins.target)
-    for o in program.outputs:
-        if isinstance(o, str) and o not in defined:
-            raise ProgramError(f"output {o!r} is never defined")
-    if len(program.outputs) != len(program.output_labels):
-        raise ProgramError("outputs and output_labels differ in length")
-    return program
+    raise AssertionError("_diagnose found nothing wrong")     # pragma: no cover
 
 
 def interpret(program, *args):
