@@ -21,7 +21,6 @@ from .compile import load_module
 from .forward import tangents
 from .graph import Graph
 from .lower import input_identifiers, lower
-from .optimize import optimize
 from .ops import RESERVED_NAMES
 from .parse import parse_to_graph
 from .program import check
@@ -200,13 +199,13 @@ class Built:
     sparsity: tuple = None   # (rows, cols, shape) when the result is a sparse matrix
 
 
-def build(kind, formulas, wrt=None, mode="auto", optimized=True, sparse=False, checkpoint=None):
+def build(kind, formulas, wrt=None, mode="auto", sparse=False, checkpoint=None):
     """Build the derivative program of ``kind`` for ``formulas`` (a list)."""
     with _gc_paused():
-        return _build(kind, formulas, wrt, mode, optimized, sparse, checkpoint)
+        return _build(kind, formulas, wrt, mode, sparse, checkpoint)
 
 
-def _build(kind, formulas, wrt, mode, optimized, sparse, checkpoint):
+def _build(kind, formulas, wrt, mode, sparse, checkpoint):
     _check_mode(mode)
     problem = prepare(formulas, wrt)
     g, roots, xs = problem.graph, problem.roots, problem.wrt_nodes
@@ -256,9 +255,8 @@ def _build(kind, formulas, wrt, mode, optimized, sparse, checkpoint):
     subject = problem.texts[0] if len(problem.texts) == 1 else "[" + ", ".join(problem.texts) + "]"
     title = (f"{what} of {subject}\nwith respect to {', '.join(names)}, by {how}.\n"
              f"Inputs (call order): {', '.join(s.name for s in problem.inputs)}.")
+    # lowering emits through optimize's Emitter: the program comes out optimized
     program = lower(g, outputs, problem.input_pairs(), kind, labels, title, primal_limit)
-    if optimized:
-        program = optimize(program)
     if _wants_checkpoints(checkpoint):
         if mode != "reverse":
             raise ValueError(f"checkpointing trades memory in reverse mode; this is {mode} mode")

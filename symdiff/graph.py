@@ -72,6 +72,7 @@ class Graph:
         self.data = []
         self.hints = {}          # node -> naming hint for the printer
         self._table = {}
+        self._last_walk = (None, None)
         self.zero = self.number(0)
         self.one = self.number(1)
 
@@ -89,6 +90,15 @@ class Graph:
             self.args.append(args)
             self.data.append(data)
             self._table[key] = node
+        return node
+
+    def _new(self, kind, args, key):
+        """A new node of a (non-leaf) ``kind``; ``key`` is not in the table yet."""
+        node = len(self.kind)
+        self.kind.append(kind)
+        self.args.append(args)
+        self.data.append(None)
+        self._table[key] = node
         return node
 
     def symbol(self, sym):
@@ -130,7 +140,7 @@ class Graph:
                     return self.zero            # x - x
                 key = ("Add", (a, b) if a < b else (b, a))
                 node = self._table.get(key)
-                return node if node is not None else self._intern("Add", key[1], None, key)
+                return node if node is not None else self._new("Add", key[1], key)
         elif len(xs) == 1:
             return xs[0]
         const = 0
@@ -167,14 +177,23 @@ class Graph:
             if ka != "Number" and kb != "Number":
                 key = ("Mul", (a, b) if a < b else (b, a))
                 node = self._table.get(key)
-                return node if node is not None else self._intern("Mul", key[1], None, key)
+                return node if node is not None else self._new("Mul", key[1], key)
             if ka != kb:
                 c, y = (data[a], b) if ka == "Number" else (data[b], a)
                 if c == 1:
                     return y
-                if c != 0 and not (kind[y] == "Mul" and len(args[y]) == 2):
+                if c != 0:
+                    if kind[y] == "Mul" and len(args[y]) == 2:
+                        # c * (c2 * z) -> (c*c2) * z, as the general path below does
+                        p, q = args[y]
+                        if kind[p] == "Number":
+                            return self.mul(self.number(c * data[p]), q)
+                        if kind[q] == "Number":
+                            return self.mul(self.number(c * data[q]), p)
                     cn = self.number(c)
-                    return self._intern("Mul", (cn, y) if cn < y else (y, cn))
+                    key = ("Mul", (cn, y) if cn < y else (y, cn))
+                    node = self._table.get(key)
+                    return node if node is not None else self._new("Mul", key[1], key)
         elif len(xs) == 1:
             return xs[0]
         const = 1
@@ -244,7 +263,17 @@ class Graph:
 
     # -- walks ----------------------------------------------------------------
     def reachable(self, roots):
-        """Ids of all nodes the roots depend on (roots included), ascending."""
+        """Ids of all nodes the roots depend on (roots included), ascending.
+
+        The last answer is kept while the graph does not grow: preparing a
+        formula and differentiating it both start with this walk.
+        """
+        key = (tuple(roots), len(self.kind))
+        if self._last_walk[0] != key:
+            self._last_walk = (key, self._reachable(roots))
+        return list(self._last_walk[1])
+
+    def _reachable(self, roots):
         args = self.args
         mark = bytearray(len(self.kind))
         stack = [r for r in roots if r is not None]

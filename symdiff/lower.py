@@ -13,13 +13,14 @@ reverse mode is named after its primal (``adj_t2``, ``adj_x``), a forward
 tangent after its primal and input (``dt2_dx``).
 """
 
+import itertools
 import keyword
 import math
+import re
 
-
-from .graph import LEAF_KINDS
 from .ops import OPS
-from .program import Instr, Program
+from .optimize import Emitter
+from .program import Program
 
 #: Names generated code uses for itself; inputs with these names are renamed.
 RESERVED_IDENTIFIERS = frozenset({"np", "math", "numba", "scipy", "out", "parallel"})
@@ -52,26 +53,21 @@ def input_identifiers(names):
 
 
 _BINARY = {"Add": "add", "Mul": "mul"}
+_TEMPORARY = re.compile(r"t[0-9]+")
 
 
 class _Lowering:
     def __init__(self, g, input_names):
         self.g = g
-        self.names = dict(input_names)          # node -> identifier
+        self.names = dict(input_names)          # node -> operand holding its value
+        self.labels = {}                        # node -> its own name, where names[] holds another
         self.used = set(self.names.values())
-        self.body = []
+        self.emitter = Emitter()
         self.counter = 0
+        # temporaries t0, t1, ... cannot clash with anything but an input called so
+        self.check_fresh = any(_TEMPORARY.fullmatch(name) for name in self.used)
 
     # -- operand classification ------------------------------------------------
-    def _plain(self, a):
-        """True when node ``a`` is used as itself (no constant, negation or reciprocal)."""
-        k = self.g.kind[a]
-        if k == "Mul":
-            return self._negated(a) is None
-        if k == "Pow":
-            return self._reciprocal(a) is None
-        return k not in ("Number", "NumberSymbol")
-
     def _negated(self, a):
         """``y`` when node ``a`` is ``Mul(-1, y)``, else None."""
         return self.g._negation_of(a)
@@ -85,25 +81,15 @@ class _Lowering:
                 return y
         return None
 
-    def dependencies(self, v):
-        """Nodes whose values the code for ``v`` reads."""
-        g = self.g
-        kind = g.kind[v]
-        if kind in LEAF_KINDS:
-            return ()
-        if kind == "Add":
-            deps = [a if (y := self._negated(a)) is None else y for a in g.args[v]]
-        elif kind == "Mul":
-            deps = [a if (y := self._reciprocal(a)) is None else y for a in g.args[v]]
-        else:
-            deps = g.args[v]
-        return [d for d in deps if not g.is_constant(d)]
-
     # -- emission -----------------------------------------------------------------
     def operand(self, a):
         return to_float(self.g.data[a]) if self.g.is_constant(a) else self.names[a]
 
     def fresh(self):
+        if not self.check_fresh:
+            name = f"t{self.counter}"
+            self.counter += 1
+            return name
         while True:
             name = f"t{self.counter}"
             self.counter += 1
@@ -115,10 +101,11 @@ class _Lowering:
         hint = self.g.hints.get(v)
         base = None
         if hint is not None:
-            if hint[0] == "adjoint" and hint[1] in self.names:
-                base = "adj_" + self.names[hint[1]]
-            elif hint[0] == "tangent" and hint[1] in self.names and hint[2] in self.names:
-                base = f"d{self.names[hint[1]]}_d{self.names[hint[2]]}"
+            names, labels = self.names, self.labels
+            if hint[0] == "adjoint" and hint[1] in names:
+                base = "adj_" + labels.get(hint[1], names[hint[1]])
+            elif hint[0] == "tangent" and hint[1] in names and hint[2] in names:
+                base = f"d{labels.get(hint[1], names[hint[1]])}_d{labels.get(hint[2], names[hint[2]])}"
         if base is None:
             return self.fresh()
         name, k = base, 1
@@ -128,30 +115,28 @@ class _Lowering:
         self.used.add(name)
         return name
 
+    def settle(self, v, target, value):
+        """Node ``v``'s code was given name ``target``; ``value`` now holds its value."""
+        self.names[v] = value
+        if value is not target:
+            self.labels[v] = target
+
     def emit_chain(self, v, steps):
         """Emit ``steps`` = [(op, args)]; ``None`` in a step's args is the previous result."""
-        body = self.body
+        emit = self.emitter.emit
         prev = None
         last = len(steps) - 1
         for k, (op, args) in enumerate(steps):
             if k:
                 args = tuple([prev if a is None else a for a in args])
             target = self.final_name(v) if k == last else self.fresh()
-            body.append(Instr(target, op, args))
-            prev = target
-        self.names[v] = prev
+            prev = emit(target, op, args)
+        self.settle(v, target, prev)
 
     def emit(self, v):
+        """Emit the code of node ``v`` (the general path; see ``lower`` for the common one)."""
         g = self.g
         kind = g.kind[v]
-        if kind in _BINARY:
-            # fast path for the common case: two plain operands, one instruction
-            a, b = g.args[v] if len(g.args[v]) == 2 else (None, None)
-            if a is not None and self._plain(a) and self._plain(b):
-                self.body.append(Instr(self.final_name(v) if v in g.hints else self.fresh(),
-                                       _BINARY[kind], (self.names[a], self.names[b])))
-                self.names[v] = self.body[-1].target
-                return
         if kind == "Symbol":
             raise ValueError(f"symbol {g.data[v]} is not an input of this program")
         if kind == "Add":
@@ -168,6 +153,88 @@ class _Lowering:
             self.emit_chain(v, [(kind, tuple(self.operand(a) for a in g.args[v]))])
         else:
             raise NotImplementedError(f"symdiff has no code spelling for the SymPy function {kind!r}")
+
+    def _one_step(self, v):
+        """``(op, args)`` when node ``v`` is one instruction of a common shape, else None.
+
+        The same instruction the general path (``_sum_steps`` ...) would emit,
+        found with fewer steps: binary sums and products of names and
+        constants, subtractions, divisions, powers and one-argument functions.
+        """
+        g = self.g
+        kinds = g.kind
+        kind = kinds[v]
+        xs = g.args[v]
+        names = self.names
+        if len(xs) == 2:
+            a, b = xs
+            ka, kb = kinds[a], kinds[b]
+            if kind == "Add":
+                # operands: ('c', value) a number, ('n', name) negated, ('p', operand) plain;
+                # a named constant (pi) is a plain operand, as in _sum_steps
+                if ka == "Number":
+                    a, ka = to_float(g.data[a]), "c"
+                elif ka == "Mul" and (y := g._negation_of(a)) is not None:
+                    a, ka = self.operand(y), "n"
+                else:
+                    a, ka = self.operand(a), "p"
+                if kb == "Number":
+                    b, kb = to_float(g.data[b]), "c"
+                elif kb == "Mul" and (y := g._negation_of(b)) is not None:
+                    b, kb = self.operand(y), "n"
+                else:
+                    b, kb = self.operand(b), "p"
+                if ka == "p":
+                    return ("add", (a, b)) if kb != "n" else ("sub", (a, b))
+                if kb == "p":
+                    return ("add", (b, a)) if ka == "c" else ("sub", (b, a))
+                if ka == "c" and kb == "n" and a != 0.0:
+                    return "sub", (a, b)
+                if kb == "c" and ka == "n" and b != 0.0:
+                    return "sub", (b, a)
+                return None
+            if kind == "Mul":
+                # operands: ('c', value) a number, ('r', name) reciprocal, ('p', operand) plain
+                if ka == "Number":
+                    a, ka = to_float(g.data[a]), "c"
+                elif ka == "Pow" and (y := self._reciprocal(a)) is not None:
+                    a, ka = self.operand(y), "r"
+                else:
+                    a, ka = self.operand(a), "p"
+                if kb == "Number":
+                    b, kb = to_float(g.data[b]), "c"
+                elif kb == "Pow" and (y := self._reciprocal(b)) is not None:
+                    b, kb = self.operand(y), "r"
+                else:
+                    b, kb = self.operand(b), "p"
+                if ka == "c":
+                    a, b, ka, kb = b, a, kb, ka     # the constant second
+                if ka == "p":
+                    if kb == "p":
+                        return "mul", (a, b)
+                    if kb == "r":
+                        return "div", (a, b)
+                    if b == -1.0:
+                        return "neg", (a,)
+                    return ("mul", (b, a)) if b != 1.0 else None
+                if ka == "r" and kb == "c" and b != 1.0:
+                    return "div", (b, a)
+                if ka == "r" and kb == "p":
+                    return "div", (b, a)
+                return None
+            if kind == "Pow" and kb == "Number":
+                c = to_float(g.data[b])
+                if c == 0.5 or c == -0.5 or c == -1.0 or ka == "Number" or ka == "NumberSymbol":
+                    return None
+                return "pow", (names[a], c)
+            return None
+        if len(xs) == 1 and kind in OPS:
+            a = xs[0]
+            ka = kinds[a]
+            if ka == "Number" or ka == "NumberSymbol":
+                return None
+            return kind, (names[a],)
+        return None
 
     def _sum_steps(self, xs):
         pos, neg, const = [], [], 0.0
@@ -243,20 +310,46 @@ def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0):
     nodes, made before any derivative) are recorded as ``Program.primal``.
     """
     low = _Lowering(g, inputs)
+    kinds, args, negation_of, reciprocal_of = g.kind, g.args, g._negation_of, low._reciprocal
+    # mark what the outputs need: a sum reads y for its operand -y, a product y for
+    # 1/y (constants get marked too, and are skipped below)
     needed = bytearray(len(g))
     stack = [o for o in outputs if o is not None]
+    pop, push, extend = stack.pop, stack.append, stack.extend
     while stack:
-        v = stack.pop()
-        if not needed[v]:
-            needed[v] = 1
-            stack.extend(low.dependencies(v))
+        v = pop()
+        if needed[v]:
+            continue
+        needed[v] = 1
+        k = kinds[v]
+        if k == "Add":
+            for a in args[v]:
+                push(a if kinds[a] != "Mul" or (y := negation_of(a)) is None else y)
+        elif k == "Mul":
+            for a in args[v]:
+                push(a if kinds[a] != "Pow" or (y := reciprocal_of(a)) is None else y)
+        else:
+            extend(args[v])
     primal_count = 0
-    for v in range(len(needed)):
-        if needed[v] and v not in low.names and not g.is_constant(v):
+    names, labels, hints = low.names, low.labels, g.hints
+    one_step, fresh, final_name, emit = low._one_step, low.fresh, low.final_name, low.emitter.emit
+    body = low.emitter.body
+    for v in itertools.compress(range(len(needed)), needed):
+        k = kinds[v]
+        if v in names or k == "Number" or k == "NumberSymbol":
+            continue
+        step = one_step(v)
+        if step is None:
             low.emit(v)
-            if v < primal_limit:
-                primal_count = len(low.body)
-    primal = frozenset(ins.target for ins in low.body[:primal_count])
+        else:
+            target = final_name(v) if v in hints else fresh()
+            value = emit(target, *step)
+            names[v] = value
+            if value is not target:
+                labels[v] = target
+        if v < primal_limit:
+            primal_count = len(body)
+    primal = frozenset(ins.target for ins in body[:primal_count])
     outs = tuple(0.0 if o is None else low.operand(o) for o in outputs)
-    return Program(name, tuple(ident for _, ident in inputs), tuple(low.body), outs,
+    return Program(name, tuple(ident for _, ident in inputs), low.emitter.finish(outs), outs,
                    tuple(output_labels), title, primal)

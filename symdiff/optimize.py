@@ -18,6 +18,8 @@ from .ops import OPS
 from .program import Instr
 
 _COMMUTATIVE = frozenset({"add", "mul", "max", "min", "hypot"})
+_TRIVIAL = frozenset({0.0, 1.0, -1.0})      # constants some identity removes (-0.0 == 0.0)
+_new_tuple = tuple.__new__
 
 
 def _simplify(op, args, defs):
@@ -70,51 +72,84 @@ def _simplify(op, args, defs):
     return op, args
 
 
-def optimize(program):
-    """Return an equivalent, smaller program (same inputs, outputs and names)."""
-    substitution = {}    # name -> operand it equals
-    defs = {}            # name -> its neg instruction (for the peepholes)
-    seen = {}            # (op, operands) -> name already computing it
-    body = []
-    lookup = substitution.get
-    negated = set()      # names defined by a neg instruction
-    for ins in program.body:
-        target, op, args = ins
-        # floats are never keys, so .get(a, a) leaves constants alone
+class Emitter:
+    """Builds an optimized body one instruction at a time.
+
+    :meth:`emit` takes an instruction whose operands are already substituted,
+    simplifies it, and either finds an earlier instruction computing the same
+    value (value numbering) or appends it.  It returns the operand that now
+    holds the value: the new target, an earlier name, or a constant.  Lowering
+    emits through one of these, so graph nodes become optimized code in one
+    pass; :func:`optimize` runs an existing program through one.
+    """
+
+    __slots__ = ("body", "seen", "defs", "negated", "rewritten")
+
+    def __init__(self):
+        self.body = []
+        self.seen = {}          # (op, operands) -> name already computing it
+        self.defs = {}          # name -> its neg instruction (for the peepholes)
+        self.negated = set()    # names defined by a neg instruction
+        self.rewritten = False  # an instruction was simplified: dead code is possible
+
+    def emit(self, target, op, args):
+        negated = self.negated
         if len(args) == 2:
             a, b = args
-            args = (lookup(a, a), lookup(b, b))
-            a, b = args
-            special = type(a) is float or type(b) is float or a in negated or b in negated
+            # only a trivial constant (0, 1, -1), two constants or a negation can simplify
+            if a.__class__ is float:
+                special = b.__class__ is float or a in _TRIVIAL or b in negated
+            elif b.__class__ is float:
+                special = b in _TRIVIAL or a in negated
+            else:
+                special = a in negated or b in negated
         else:
-            args = tuple([lookup(a, a) for a in args])
-            special = any(type(a) is float or a in negated for a in args)
+            special = any(a.__class__ is float or a in negated for a in args)
         if special:
-            result = _simplify(op, args, defs)
-            if type(result) is not tuple:
-                substitution[target] = result
-                continue
+            result = _simplify(op, args, self.defs)
+            if result.__class__ is not tuple:
+                self.rewritten = True
+                return result
+            if result[0] != op or result[1] != args:
+                self.rewritten = True
             op, args = result
-        if op in _COMMUTATIVE and len(args) == 2:
+        if len(args) == 2 and op in _COMMUTATIVE:
             a, b = args
-            if type(a) is type(b):
-                key = (op, (a, b) if a <= b else (b, a))
+            if a.__class__ is b.__class__:
+                key = (op, a, b) if a <= b else (op, b, a)
             else:       # a name and a constant: the name first
-                key = (op, (a, b) if type(a) is str else (b, a))
+                key = (op, a, b) if a.__class__ is str else (op, b, a)
         else:
-            key = (op, args)
-        existing = seen.get(key)
+            key = (op, *args)
+        existing = self.seen.get(key)
         if existing is not None:
-            substitution[target] = existing
-            continue
-        seen[key] = target
-        new = ins if (op == ins.op and args == ins.args) else Instr(target, op, args)
+            return existing
+        self.seen[key] = target
+        ins = _new_tuple(Instr, (target, op, args))     # Instr(...) without its Python __new__
         if op == "neg":
             negated.add(target)
-            defs[target] = new
-        body.append(new)
+            self.defs[target] = ins
+        self.body.append(ins)
+        return target
+
+    def finish(self, outputs):
+        """The body, without instructions the outputs do not need."""
+        return tuple(eliminate_dead_code(self.body, outputs) if self.rewritten else self.body)
+
+
+def optimize(program):
+    """Return an equivalent, smaller program (same inputs, outputs and names)."""
+    emitter = Emitter()
+    emitter.rewritten = True        # the program may hold dead code of its own
+    substitution = {}               # name -> operand it equals
+    lookup = substitution.get
+    for target, op, args in program.body:
+        # floats are never keys, so .get(a, a) leaves constants alone
+        value = emitter.emit(target, op, tuple([lookup(a, a) for a in args]))
+        if value is not target:
+            substitution[target] = value
     outputs = tuple(lookup(o, o) for o in program.outputs)
-    return program.replace(body=tuple(eliminate_dead_code(body, outputs)), outputs=outputs)
+    return program.replace(body=emitter.finish(outputs), outputs=outputs)
 
 
 def eliminate_dead_code(body, outputs):

@@ -16,19 +16,36 @@ def adjoints(g, output, wrt, cache=None):
     order = g.reachable([output])
     active = g.depends_on(order, wrt)
     first_new = len(g)
-    args = g.args
+    kinds, args, hints = g.kind, g.args, g.hints
+    add, mul = g.add, g.mul
     adjoint = {}
     pending = {output: [g.one]}
+    take = pending.pop
     for v in reversed(order):
-        terms = pending.pop(v, None)
+        terms = take(v, None)
         if terms is None:
             continue
-        a = adjoint[v] = g.add(*terms)
-        if a >= first_new:
-            g.hints.setdefault(a, ("adjoint", v))
-        if not args[v]:
+        a = adjoint[v] = terms[0] if len(terms) == 1 else add(*terms)
+        if a >= first_new and a not in hints:
+            hints[a] = ("adjoint", v)
+        xs = args[v]
+        if not xs:
             continue
-        for arg, p in zip(args[v], partials_of(g, cache, v)):
-            if p is not None and arg in active:
-                pending.setdefault(arg, []).append(g.mul(a, p))
+        k = kinds[v]
+        # sums and binary products inline (their partials are 1 and the other
+        # factor: rules._add and rules._mul make no nodes for them); the rest by rule
+        if k == "Add":
+            for arg in xs:
+                if arg in active:       # constants never are
+                    pending.setdefault(arg, []).append(a)
+        elif k == "Mul" and len(xs) == 2:
+            x, y = xs
+            if x in active:
+                pending.setdefault(x, []).append(mul(a, y))
+            if y in active:
+                pending.setdefault(y, []).append(mul(a, x))
+        else:
+            for arg, p in zip(xs, partials_of(g, cache, v)):
+                if p is not None and arg in active:
+                    pending.setdefault(arg, []).append(mul(a, p))
     return [adjoint.get(x) for x in wrt]
