@@ -73,6 +73,7 @@ class Graph:
         self.hints = {}          # node -> naming hint for the printer
         self._table = {}
         self._last_walk = (None, None)
+        self._minus_one = None   # made on first use: node ids order commutative operands
         self.zero = self.number(0)
         self.one = self.number(1)
 
@@ -135,8 +136,9 @@ class Graph:
         if len(xs) == 2:        # the common case, kept fast
             a, b = xs
             if kind[a] != "Number" and kind[b] != "Number":
-                if (kind[a] == "Mul" or kind[b] == "Mul") and \
-                        (self._negation_of(a) == b or self._negation_of(b) == a):
+                args = self.args
+                if (kind[b] == "Mul" and a in args[b] and self._negation_of(b) == a) or \
+                        (kind[a] == "Mul" and b in args[a] and self._negation_of(a) == b):
                     return self.zero            # x - x
                 key = ("Add", (a, b) if a < b else (b, a))
                 node = self._table.get(key)
@@ -222,6 +224,16 @@ class Graph:
 
     def pow(self, base, exponent):
         kind, data = self.kind, self.data
+        kb = kind[base]
+        if kind[exponent] == "Number" and kb != "Number" and kb != "NumberSymbol":
+            c = data[exponent]        # the common case, kept fast: x ** c
+            if c == 0:
+                return self.one
+            if c == 1:
+                return base
+            key = ("Pow", (base, exponent))
+            node = self._table.get(key)
+            return node if node is not None else self._new("Pow", key[1], key)
         if kind[exponent] == "Number":
             c = data[exponent]
             if c == 0:
@@ -239,6 +251,14 @@ class Graph:
         return self._intern("Pow", (base, exponent))
 
     def neg(self, x):
+        k = self.kind[x]
+        if k != "Number" and k != "Mul":      # the common case, as mul(-1, x) makes it
+            m = self._minus_one
+            if m is None:
+                m = self._minus_one = self.number(-1)
+            key = ("Mul", (m, x) if m < x else (x, m))
+            node = self._table.get(key)
+            return node if node is not None else self._new("Mul", key[1], key)
         return self.mul(self.number(-1), x)
 
     def sub(self, x, y):

@@ -121,10 +121,12 @@ def parse_to_graph(text, graph):
 
     output = []
     stack = [_BOTTOM]       # (precedence, code, token index); '(' and calls have precedence 0
-    symbols = {}
+    symbols = {}            # token -> node, for names and numbers seen before
+    numbers = {}
     g = graph
     add, mul, sub, div, power, neg = g.add, g.mul, g.sub, g.div, g.pow, g.neg
     number = g.number
+    binary = {"+": add, "-": sub, "*": mul, "/": div, "^": power, "**": power}
     i = 0
     n_end = len(toks) - 1
     while True:
@@ -152,7 +154,10 @@ def parse_to_graph(text, graph):
                 fail(f"unknown function {tok!r}", i)
             output.append(node)
         elif c in _DIGIT_START and tok != ".":
-            output.append(number(int(tok) if tok.isdigit() else float(tok)))
+            node = numbers.get(tok)
+            if node is None:
+                node = numbers[tok] = number(int(tok) if tok.isdigit() else float(tok))
+            output.append(node)
         elif tok == "(":
             stack.append((0, "(", i))
             i += 1
@@ -175,7 +180,13 @@ def parse_to_graph(text, graph):
             if prec is not None:
                 if prec < 4:        # left-associative: reduce what binds at least as tight
                     while stack[-1][0] >= prec:
-                        _reduce(stack.pop()[1], output, add, sub, mul, div, power, neg)
+                        code = stack.pop()[1]
+                        function = binary.get(code)
+                        if function is not None:
+                            b = output.pop()
+                            output[-1] = function(output[-1], b)
+                        else:
+                            _reduce(code, output, add, sub, mul, div, power, neg)
                 stack.append((prec, tok, i))
                 i += 1
                 break
