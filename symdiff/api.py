@@ -446,19 +446,30 @@ def compile_built(built, backend, parallel=False):
 
 def _entry(kind, formulas, wrt, mode, backend, parallel, sparse=False, checkpoint=None):
     _check_backend(backend)          # before building, which can take a while
-    built = build(kind, formulas, wrt, mode, sparse=sparse, checkpoint=checkpoint)
-    return compile_built(built, backend, parallel)
+    with _gc_paused():
+        built = build(kind, formulas, wrt, mode, sparse=sparse, checkpoint=checkpoint)
+        return compile_built(built, backend, parallel)
 
 
 @contextlib.contextmanager
 def _gc_paused():
-    """Building allocates millions of small acyclic objects; cyclic GC passes only slow it down."""
+    """Building allocates millions of small acyclic objects; cyclic GC passes only slow it down.
+
+    What the build keeps (the graph's node tuples, the program's instructions)
+    is long-lived, so afterwards it is moved to the oldest generation at once
+    (``gc.freeze(); gc.unfreeze()``, constant time) instead of being walked by
+    the next young-generation collection -- 1.6 s for a 10^6-node graph.  Not
+    done when the caller has frozen objects of its own.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
