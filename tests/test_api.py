@@ -228,3 +228,25 @@ def test_docstring_examples_run():
         module = importlib.import_module(name)
         failures, _ = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert failures == 0, name
+
+
+def test_building_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+    from symdiff.api import build
+    assert gc.isenabled()
+    build("grad", ["sin(x) * y"])
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    # a caller that froze objects of its own (say, before forking) keeps them frozen
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        build("grad", ["cos(x) * y"])
+        assert gc.isenabled() and gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+    gc.disable()
+    try:
+        build("grad", ["tan(x) * y"])
+        assert not gc.isenabled()           # a caller's choice to disable it stays
+    finally:
+        gc.enable()

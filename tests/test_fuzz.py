@@ -16,6 +16,7 @@ from symdiff import printing
 from symdiff.api import build, compile_built
 from symdiff.compile import load_module
 from symdiff.numba_backend import module_source
+from symdiff.optimize import optimize
 from symdiff.program import check
 
 pytestmark = pytest.mark.fuzz
@@ -163,6 +164,15 @@ def test_generated_programs_pass_the_checker_and_are_deterministic(text):
     assert printing.function_source(first) == printing.function_source(second)   # byte-identical
     check(first)
     compile_built(build("grad", [text], None, "forward"), "python")
+
+
+@given(formulas(smooth_only=False), st.sampled_from(["forward", "reverse"]))
+def test_lowering_leaves_nothing_for_the_optimizer(text, mode):
+    # lowering emits through optimize's Emitter; a separate optimize pass over
+    # its output must find nothing more to fold, merge or drop
+    program = build("hessian", [text], None, mode).program
+    again = optimize(program)
+    assert again.body == program.body and again.outputs == program.outputs
 
 
 @given(formulas(smooth_only=False), POINTS, st.integers(1, 4))
