@@ -158,20 +158,37 @@ def encode(program):
     init = np.zeros(max(n_slots, 1))
     for slot, value in constants.values():
         init[slot] = value
-    slots = [[slot_of[x] if isinstance(x, str) else const_slot(x) for x in ins.args] for ins in body]
+    a, b, t = [], [], []
+    for target, op, args in body:
+        x = args[0]
+        a.append(slot_of[x] if x.__class__ is str else const_slot(x))
+        if len(args) > 1:
+            y = args[1]
+            b.append(slot_of[y] if y.__class__ is str else const_slot(y))
+        else:
+            b.append(0)
+        t.append(slot_of[target])
     out_slots = [slot_of[o] if isinstance(o, str) else const_slot(o) for o in program.outputs]
     as_int = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
-    return Tape(as_int(group_op), as_int(group_start), as_int([s[0] for s in slots]),
-                as_int([s[1] if len(s) > 1 else 0 for s in slots]),
-                as_int([slot_of[ins.target] for ins in body]), init, as_int(out_slots))
+    return Tape(as_int(group_op), as_int(group_start), as_int(a), as_int(b), as_int(t), init,
+                as_int(out_slots))
 
 
 def _level_order(body):
     """``body`` sorted by (level, opcode), level = longest path from the inputs; stable."""
     level = {}
-    for ins in body:
-        level[ins.target] = 1 + max((level.get(a, 0) for a in ins.args if isinstance(a, str)), default=0)
-    return sorted(body, key=lambda ins: (level[ins.target], _OPCODE[ins.op]))
+    get = level.get
+    keys = []
+    for target, op, args in body:
+        deepest = 0
+        for a in args:
+            depth = get(a, 0)       # inputs and constants are level 0
+            if depth > deepest:
+                deepest = depth
+        level[target] = deepest + 1
+        keys.append((deepest + 1, _OPCODE[op]))
+    order = sorted(range(len(body)), key=keys.__getitem__)
+    return [body[i] for i in order]
 
 
 def _allocate(body, inputs, kept, first_free, const_slot):
@@ -183,25 +200,36 @@ def _allocate(body, inputs, kept, first_free, const_slot):
     last_read = {}
     for i, ins in enumerate(body):
         for arg in ins.args:
-            if isinstance(arg, str):
-                last_read[arg] = i
+            last_read[arg] = i          # constants too: harmless, never looked up
     free, next_slot = [], first_free
-    for i, ins in enumerate(body):
-        for x in dict.fromkeys(ins.args):       # each operand once, in order
-            if isinstance(x, str) and last_read[x] == i and x not in kept:
+    for i, (target, op, args) in enumerate(body):
+        previous = None
+        for x in args:                  # each operand once, in order
+            if x.__class__ is str and x != previous and last_read[x] == i and x not in kept:
                 free.append(slot_of[x])
+            previous = x
         if free:
             slot = free.pop()
         else:
             slot, next_slot = next_slot, next_slot + 1
-        slot_of[ins.target] = slot
+        slot_of[target] = slot
     return body, slot_of, next_slot
 
 
 def _array_literal(name, values, dtype):
-    body = ", ".join(printing.format_constant(float(v)) if dtype == "float64" else str(int(v))
-                     for v in values)
-    return f"{name} = np.array([{body}], dtype=np.{dtype})"
+    """``name = <the array>`` as one hex string literal, decoded with numpy alone.
+
+    A list literal of 10^5 numbers costs Python a second to compile; a string
+    costs nothing.  Slots and opcodes are stored as 32-bit integers when they
+    fit, floats bit for bit; both little-endian, read back as native arrays.
+    """
+    values = np.asarray(values)
+    if dtype == "float64":
+        stored = "<f8"
+    else:
+        stored = "<i4" if values.size == 0 or (values.min() >= -2**31 and values.max() < 2**31) else "<i8"
+    data = values.astype(stored).tobytes().hex()
+    return f'{name} = np.frombuffer(bytes.fromhex("{data}"), dtype="{stored}").astype(np.{dtype})'
 
 
 def module_functions(program, tape):

@@ -106,7 +106,7 @@ def test_many_inputs_use_the_tape_and_match():
     text = " + ".join(f"100*(x{i+1} - x{i}^2)^2 + (1 - x{i})^2" for i in range(n - 1))
     fn = sd.grad(text, backend="numba")
     ref = sd.grad(text, backend="python")
-    assert "_GROUP_OP = np.array" in fn.source
+    assert "_GROUP_OP = np.frombuffer(bytes.fromhex(" in fn.source
     rng = np.random.default_rng(2)
     point = {f"x{i}": v for i, v in enumerate(rng.normal(size=n))}
     np.testing.assert_allclose(fn(**point), ref(**point), rtol=1e-13)
@@ -139,3 +139,19 @@ def test_tape_reuses_slots_and_groups_by_op():
 def tape_scalar_call(encoded, x):
     from symdiff import _executor
     return _executor.tape_scalar(*encoded.arrays(), np.asarray(x, dtype=np.float64))
+
+
+def test_tape_arrays_are_written_as_hex_and_read_back_bit_for_bit():
+    from symdiff.tape import _array_literal
+    namespace = {"np": np}
+    floats = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324, 1.5, -2.0 ** 1000])
+    exec(_array_literal("F", floats, "float64"), namespace)
+    assert namespace["F"].tobytes() == floats.tobytes()           # -0.0 and nan bits included
+    assert namespace["F"].flags.writeable                          # same numba type as before
+    ints = np.array([0, 7, 2 ** 31 - 1])
+    exec(_array_literal("I", ints, "int64"), namespace)
+    assert namespace["I"].dtype == np.int64 and namespace["I"].tolist() == ints.tolist()
+    wide = np.array([-1, 2 ** 40])
+    line = _array_literal("W", wide, "int64")
+    exec(line, namespace)
+    assert '"<i8"' in line and namespace["W"].tolist() == wide.tolist()
