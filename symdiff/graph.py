@@ -85,20 +85,14 @@ class Graph:
         if key is None:
             key = (kind, args)
         node = self._table.get(key)
-        if node is None:
-            node = len(self.kind)
-            self.kind.append(kind)
-            self.args.append(args)
-            self.data.append(data)
-            self._table[key] = node
-        return node
+        return node if node is not None else self._new(kind, args, key, data)
 
-    def _new(self, kind, args, key):
-        """A new node of a (non-leaf) ``kind``; ``key`` is not in the table yet."""
+    def _new(self, kind, args, key, data=None):
+        """A new node; ``key`` is not in the table yet."""
         node = len(self.kind)
         self.kind.append(kind)
         self.args.append(args)
-        self.data.append(None)
+        self.data.append(data)
         self._table[key] = node
         return node
 

@@ -170,20 +170,10 @@ class _Lowering:
             a, b = xs
             ka, kb = kinds[a], kinds[b]
             if kind == "Add":
-                # operands: ('c', value) a number, ('n', name) negated, ('p', operand) plain;
-                # a named constant (pi) is a plain operand, as in _sum_steps
-                if ka == "Number":
-                    a, ka = to_float(g.data[a]), "c"
-                elif ka == "Mul" and (y := g._negation_of(a)) is not None:
-                    a, ka = self.operand(y), "n"
-                else:
-                    a, ka = self.operand(a), "p"
-                if kb == "Number":
-                    b, kb = to_float(g.data[b]), "c"
-                elif kb == "Mul" and (y := g._negation_of(b)) is not None:
-                    b, kb = self.operand(y), "n"
-                else:
-                    b, kb = self.operand(b), "p"
+                # an operand is ('c', value) a number, ('n', y's operand) a negation -y,
+                # or ('p', operand) plain; a named constant (pi) is plain, as in _sum_steps
+                a, ka = self._form(a, ka, "Mul", g._negation_of, "n")
+                b, kb = self._form(b, kb, "Mul", g._negation_of, "n")
                 if ka == "p":
                     return ("add", (a, b)) if kb != "n" else ("sub", (a, b))
                 if kb == "p":
@@ -194,19 +184,9 @@ class _Lowering:
                     return "sub", (b, a)
                 return None
             if kind == "Mul":
-                # operands: ('c', value) a number, ('r', name) reciprocal, ('p', operand) plain
-                if ka == "Number":
-                    a, ka = to_float(g.data[a]), "c"
-                elif ka == "Pow" and (y := self._reciprocal(a)) is not None:
-                    a, ka = self.operand(y), "r"
-                else:
-                    a, ka = self.operand(a), "p"
-                if kb == "Number":
-                    b, kb = to_float(g.data[b]), "c"
-                elif kb == "Pow" and (y := self._reciprocal(b)) is not None:
-                    b, kb = self.operand(y), "r"
-                else:
-                    b, kb = self.operand(b), "p"
+                # the same with ('r', y's operand) for a reciprocal 1/y
+                a, ka = self._form(a, ka, "Pow", self._reciprocal, "r")
+                b, kb = self._form(b, kb, "Pow", self._reciprocal, "r")
                 if ka == "c":
                     a, b, ka, kb = b, a, kb, ka     # the constant second
                 if ka == "p":
@@ -235,6 +215,15 @@ class _Lowering:
                 return None
             return kind, (names[a],)
         return None
+
+    def _form(self, x, kind, wrapper, unwrap, code):
+        """``(operand, form)`` of node ``x`` (of ``kind``) inside a sum or a product."""
+        if kind == "Number":
+            return to_float(self.g.data[x]), "c"
+        if kind == wrapper and (y := unwrap(x)) is not None:
+            return self.operand(y), code
+        names = self.names
+        return (names[x] if x in names else self.operand(x)), "p"
 
     def _sum_steps(self, xs):
         pos, neg, const = [], [], 0.0
