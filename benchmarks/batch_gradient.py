@@ -10,6 +10,11 @@ before it is timed.  Times are the best of several repeats after a warm-up
 call (compilation excluded); first-call (compile) times are printed too.
 Peers that are not installed are skipped with a note: SymEngine
 (`pip install symengine`), JAX (`pip install jax`).
+
+Columns: "cores" is CPU time over wall time while timing (JAX's XLA runs its
+loop on several threads; symdiff uses one core unless parallel=True); "vs
+hand" is time over the hand-written loop's; "vs symdiff" is time over symdiff
+reverse mode's (serial): how many times faster symdiff is.
 """
 
 import argparse
@@ -24,12 +29,15 @@ from symdiff.examples import TOY_NETWORK_PARAMETERS as PARAMS
 
 
 def best_time(fn, repeats):
+    """(best wall seconds, cores used = CPU time / wall time over all repeats)."""
     best = math.inf
+    cpu_start, wall_start = time.process_time(), time.perf_counter()
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - start)
-    return best
+    cores = (time.process_time() - cpu_start) / (time.perf_counter() - wall_start)
+    return best, cores
 
 
 def hand_written_numba():
@@ -148,9 +156,10 @@ def main():
 
     print(f"Toy network loss gradient, 8 parameters, N = {args.n:,} samples, float64, CPU "
           f"({os.cpu_count()} cores)")
-    print(f"{'tool':<40}{'1st call s':>11}{'seconds':>10}{'ns/sample':>11}{'vs hand':>9}")
+    print(f"{'tool':<40}{'1st call s':>11}{'seconds':>10}{'ns/sample':>11}{'cores':>7}{'vs hand':>9}"
+          f"{'vs symdiff':>12}")
     reference = None
-    hand_seconds = None
+    hand_seconds = symdiff_seconds = None
     for name, make in TOOLS:
         try:
             start = time.perf_counter()
@@ -163,11 +172,14 @@ def main():
         if reference is None:
             reference = first
         np.testing.assert_allclose(first, reference, rtol=1e-10, atol=1e-12)
-        seconds = best_time(lambda: run(p, x, y), args.repeats)
+        seconds, cores = best_time(lambda: run(p, x, y), args.repeats)
         if hand_seconds is None:
             hand_seconds = seconds
+        if symdiff_seconds is None and name == "symdiff numba reverse":
+            symdiff_seconds = seconds
+        versus = f"{seconds / symdiff_seconds:>11.2f}x" if symdiff_seconds else f"{'-':>12}"
         print(f"{name:<40}{first_seconds:>11.2f}{seconds:>10.4f}{seconds / args.n * 1e9:>11.1f}"
-              f"{seconds / hand_seconds:>8.2f}x", flush=True)
+              f"{cores:>7.1f}{seconds / hand_seconds:>8.2f}x{versus}", flush=True)
 
 
 if __name__ == "__main__":
