@@ -7,6 +7,10 @@ outputs need are emitted, in ascending id (= topological) order, so a
 reverse-mode program reads as its forward sweep followed by its reverse
 sweep.
 
+Every instruction goes through an :class:`~symdiff.optimize.Emitter`, which
+folds, simplifies and value-numbers it on the way, so the program comes out
+optimized in this one pass.
+
 Names: inputs keep their own names where they are valid identifiers;
 temporaries are ``t0, t1, ...`` in order of appearance; an adjoint created by
 reverse mode is named after its primal (``adj_t2``, ``adj_x``), a forward
@@ -319,8 +323,10 @@ def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0):
                 push(a if kinds[a] != "Pow" or (y := reciprocal_of(a)) is None else y)
         else:
             extend(args[v])
+    # emit them in id (= topological) order: the common shapes in one step, the rest
+    # through the general path
     primal_count = 0
-    names, labels, hints = low.names, low.labels, g.hints
+    names, hints = low.names, g.hints
     one_step, fresh, final_name, emit = low._one_step, low.fresh, low.final_name, low.emitter.emit
     body = low.emitter.body
     for v in itertools.compress(range(len(needed)), needed):
@@ -332,10 +338,7 @@ def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0):
             low.emit(v)
         else:
             target = final_name(v) if v in hints else fresh()
-            value = emit(target, *step)
-            names[v] = value
-            if value is not target:
-                labels[v] = target
+            low.settle(v, target, emit(target, *step))
         if v < primal_limit:
             primal_count = len(body)
     primal = frozenset(ins.target for ins in body[:primal_count])
