@@ -22,6 +22,7 @@ numbers.
 """
 
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 
@@ -125,95 +126,112 @@ def encode(program):
     within twice what program order needs; otherwise (a checkpointed program,
     whose point is its order) they stay in program order.
     """
-    inputs = program.inputs
+    inputs, body = program.inputs, program.body
+    k = len(inputs)
     constants = {}
 
     def const_slot(value):
         key = repr(value)       # distinguishes 0.0 / -0.0, and nan from itself
         if key not in constants:
-            constants[key] = (len(inputs) + len(constants), value)
+            constants[key] = (k + len(constants), value)
         return constants[key][0]
 
-    for ins in program.body:
-        for arg in ins.args:
-            if not isinstance(arg, str):
-                const_slot(arg)
-    for out in program.outputs:
-        if not isinstance(out, str):
-            const_slot(out)
-    first_free = len(inputs) + len(constants)
-    kept = {o for o in program.outputs if isinstance(o, str)} | set(inputs)
+    # Values by number: input j is j, instruction i's result is k + i, and a
+    # constant is ~slot (negative).  Lists indexed by number beat dicts keyed by
+    # name by a wide margin on a million instructions.
+    number = {name: j for j, name in enumerate(inputs)}
+    number.update(zip(map(itemgetter(0), body), range(k, k + len(body))))
+    operands = []
+    for ins in body:
+        args = ins[2]
+        x = args[0]
+        x = number[x] if x.__class__ is str else ~const_slot(x)
+        if len(args) == 1:
+            operands.append((x,))
+        else:                           # program ops take one or two operands
+            y = args[1]
+            operands.append((x, number[y] if y.__class__ is str else ~const_slot(y)))
+    outputs = [number[o] if o.__class__ is str else ~const_slot(o) for o in program.outputs]
+    first_free = k + len(constants)
+    kept = bytearray(k + len(body))
+    kept[:k] = b"\x01" * k
+    for o in outputs:
+        if o >= 0:
+            kept[o] = 1
+    opcodes = [_OPCODE[ins.op] for ins in body]
 
-    in_order = _allocate(list(program.body), inputs, kept, first_free, const_slot)
-    by_level = _allocate(_level_order(program.body), inputs, kept, first_free, const_slot)
-    body, slot_of, n_slots = by_level if by_level[2] <= 2 * in_order[2] + 64 else in_order
+    in_order = list(range(len(body)))
+    slots, n_slots = _allocate(in_order, operands, k, kept, first_free)
+    by_level = _level_order(operands, opcodes, k)
+    level_slots, n_level_slots = _allocate(by_level, operands, k, kept, first_free)
+    if n_level_slots <= 2 * n_slots + 64:
+        order, slots, n_slots = by_level, level_slots, n_level_slots
+    else:
+        order = in_order
 
     group_op, group_start = [], []
-    for i, ins in enumerate(body):
-        op = _OPCODE[ins.op]
+    for position, i in enumerate(order):
+        op = opcodes[i]
         if not group_op or group_op[-1] != op:
             group_op.append(op)
-            group_start.append(i)
-    group_start.append(len(body))
+            group_start.append(position)
+    group_start.append(len(order))
     init = np.zeros(max(n_slots, 1))
     for slot, value in constants.values():
         init[slot] = value
+
+    def slot(x):
+        return slots[x] if x >= 0 else ~x
     a, b, t = [], [], []
-    for target, op, args in body:
-        x = args[0]
-        a.append(slot_of[x] if x.__class__ is str else const_slot(x))
-        if len(args) > 1:
-            y = args[1]
-            b.append(slot_of[y] if y.__class__ is str else const_slot(y))
-        else:
-            b.append(0)
-        t.append(slot_of[target])
-    out_slots = [slot_of[o] if isinstance(o, str) else const_slot(o) for o in program.outputs]
+    for i in order:
+        xs = operands[i]
+        a.append(slot(xs[0]))
+        b.append(slot(xs[1]) if len(xs) > 1 else 0)
+        t.append(slots[k + i])
     as_int = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
     return Tape(as_int(group_op), as_int(group_start), as_int(a), as_int(b), as_int(t), init,
-                as_int(out_slots))
+                as_int([slot(o) for o in outputs]))
 
 
-def _level_order(body):
-    """``body`` sorted by (level, opcode), level = longest path from the inputs; stable."""
-    level = {}
-    get = level.get
+def _level_order(operands, opcodes, k):
+    """Instruction indices sorted by (level, opcode), level = longest path from the
+    inputs; stable."""
+    level = [0] * (k + len(operands))       # inputs are level 0, and so are constants
     keys = []
-    for target, op, args in body:
+    for i, xs in enumerate(operands):
         deepest = 0
-        for a in args:
-            depth = get(a, 0)       # inputs and constants are level 0
-            if depth > deepest:
-                deepest = depth
-        level[target] = deepest + 1
-        keys.append((deepest + 1, _OPCODE[op]))
-    order = sorted(range(len(body)), key=keys.__getitem__)
-    return [body[i] for i in order]
+        for x in xs:
+            if x >= 0 and level[x] > deepest:
+                deepest = level[x]
+        level[k + i] = deepest + 1
+        keys.append((deepest + 1, opcodes[i]))
+    return sorted(range(len(operands)), key=keys.__getitem__)
 
 
-def _allocate(body, inputs, kept, first_free, const_slot):
-    """Linear-scan slots for ``body`` in its order: ``(body, slot_of, slots used)``.
+def _allocate(order, operands, k, kept, first_free):
+    """Linear-scan slots for the instructions in ``order``: ``(slot of each value, slots used)``.
 
     A value's slot is free once the last instruction reading it has run.
     """
-    slot_of = {name: k for k, name in enumerate(inputs)}
-    last_read = {}
-    for i, ins in enumerate(body):
-        for arg in ins.args:
-            last_read[arg] = i          # constants too: harmless, never looked up
+    last_read = [-1] * (k + len(operands))
+    for position, i in enumerate(order):
+        for x in operands[i]:
+            if x >= 0:
+                last_read[x] = position
+    slots = list(range(k)) + [0] * len(operands)
     free, next_slot = [], first_free
-    for i, (target, op, args) in enumerate(body):
+    for position, i in enumerate(order):
         previous = None
-        for x in args:                  # each operand once, in order
-            if x.__class__ is str and x != previous and last_read[x] == i and x not in kept:
-                free.append(slot_of[x])
+        for x in operands[i]:               # each operand once, in order
+            if x >= 0 and x != previous and last_read[x] == position and not kept[x]:
+                free.append(slots[x])
             previous = x
         if free:
             slot = free.pop()
         else:
             slot, next_slot = next_slot, next_slot + 1
-        slot_of[target] = slot
-    return body, slot_of, next_slot
+        slots[k + i] = slot
+    return slots, next_slot
 
 
 def _array_literal(name, values, dtype):
