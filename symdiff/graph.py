@@ -18,6 +18,7 @@ flattened: flattening a long left-nested chain would copy it quadratically
 and break sharing.
 """
 
+import itertools
 from fractions import Fraction
 
 import sympy
@@ -296,17 +297,20 @@ class Graph:
             if not mark[v]:
                 mark[v] = 1
                 stack.extend(args[v])
-        return [v for v in range(len(mark)) if mark[v]]
+        return list(itertools.compress(range(len(mark)), mark))
 
     def depends_on(self, order, sources):
-        """Subset of ``order`` (ascending ids) that depends on any of ``sources``."""
+        """Which nodes of ``order`` (ascending ids) depend on any of ``sources``: a mask
+        over the node ids existing now (1 = depends, sources included)."""
         args = self.args
-        active = set(sources)
+        active = bytearray(len(self.kind))
+        for s in sources:
+            active[s] = 1
         for v in order:
-            if v not in active:
+            if not active[v]:
                 for a in args[v]:
-                    if a in active:
-                        active.add(v)
+                    if active[a]:
+                        active[v] = 1
                         break
         return active
 

@@ -63,9 +63,12 @@ _TEMPORARY = re.compile(r"t[0-9]+")
 class _Lowering:
     def __init__(self, g, input_names):
         self.g = g
-        self.names = dict(input_names)          # node -> operand holding its value
+        # per node id: the operand holding its value (None: not emitted yet)
+        self.names = [None] * len(g)
+        for node, ident in input_names:
+            self.names[node] = ident
         self.labels = {}                        # node -> its own name, where names[] holds another
-        self.used = set(self.names.values())
+        self.used = {ident for _, ident in input_names}
         self.emitter = Emitter()
         self.counter = 0
         # temporaries t0, t1, ... cannot clash with anything but an input called so
@@ -106,9 +109,9 @@ class _Lowering:
         base = None
         if hint is not None:
             names, labels = self.names, self.labels
-            if hint[0] == "adjoint" and hint[1] in names:
+            if hint[0] == "adjoint" and names[hint[1]] is not None:
                 base = "adj_" + labels.get(hint[1], names[hint[1]])
-            elif hint[0] == "tangent" and hint[1] in names and hint[2] in names:
+            elif hint[0] == "tangent" and names[hint[1]] is not None and names[hint[2]] is not None:
                 base = f"d{labels.get(hint[1], names[hint[1]])}_d{labels.get(hint[2], names[hint[2]])}"
         if base is None:
             return self.fresh()
@@ -226,8 +229,8 @@ class _Lowering:
             return to_float(self.g.data[x]), "c"
         if kind == wrapper and (y := unwrap(x)) is not None:
             return self.operand(y), code
-        names = self.names
-        return (names[x] if x in names else self.operand(x)), "p"
+        value = self.names[x]
+        return (value if value is not None else self.operand(x)), "p"
 
     def _sum_steps(self, xs):
         pos, neg, const = [], [], 0.0
@@ -331,7 +334,7 @@ def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0):
     body = low.emitter.body
     for v in itertools.compress(range(len(needed)), needed):
         k = kinds[v]
-        if v in names or k == "Number" or k == "NumberSymbol":
+        if names[v] is not None or k == "Number" or k == "NumberSymbol":
             continue
         step = one_step(v)
         if step is None:

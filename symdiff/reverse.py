@@ -14,17 +14,20 @@ def adjoints(g, output, wrt, cache=None):
     """Reverse mode.  Returns ``[node of d output/d x for x in wrt]`` (None = zero)."""
     cache = {} if cache is None else cache
     order = g.reachable([output])
-    active = g.depends_on(order, wrt)
+    active = g.depends_on(order, wrt)       # a mask over the nodes existing now
     first_new = len(g)
     kinds, args, hints = g.kind, g.args, g.hints
     add, mul = g.add, g.mul
-    adjoint = {}
-    pending = {output: [g.one]}
-    take = pending.pop
+    # per node id (only nodes that exist now receive contributions): the terms of
+    # its adjoint still to be summed, and the adjoint once summed
+    pending = [None] * first_new
+    adjoint = [None] * first_new
+    pending[output] = [g.one]
     for v in reversed(order):
-        terms = take(v, None)
+        terms = pending[v]
         if terms is None:
             continue
+        pending[v] = None
         a = adjoint[v] = terms[0] if len(terms) == 1 else add(*terms)
         if a >= first_new and a not in hints:
             hints[a] = ("adjoint", v)
@@ -36,16 +39,24 @@ def adjoints(g, output, wrt, cache=None):
         # factor: rules._add and rules._mul make no nodes for them); the rest by rule
         if k == "Add":
             for arg in xs:
-                if arg in active:       # constants never are
-                    pending.setdefault(arg, []).append(a)
+                if active[arg]:         # constants never are
+                    _send(pending, arg, a)
         elif k == "Mul" and len(xs) == 2:
             x, y = xs
-            if x in active:
-                pending.setdefault(x, []).append(mul(a, y))
-            if y in active:
-                pending.setdefault(y, []).append(mul(a, x))
+            if active[x]:
+                _send(pending, x, mul(a, y))
+            if active[y]:
+                _send(pending, y, mul(a, x))
         else:
             for arg, p in zip(xs, partials_of(g, cache, v)):
-                if p is not None and arg in active:
-                    pending.setdefault(arg, []).append(mul(a, p))
-    return [adjoint.get(x) for x in wrt]
+                if p is not None and active[arg]:
+                    _send(pending, arg, mul(a, p))
+    return [adjoint[x] for x in wrt]
+
+
+def _send(pending, node, term):
+    terms = pending[node]
+    if terms is None:
+        pending[node] = [term]
+    else:
+        terms.append(term)
