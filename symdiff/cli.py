@@ -7,6 +7,7 @@
     symdiff compare "sin(x*y) + exp(z)"
     symdiff graph "(a+b)*(b+1)" --at a=2,b=1 --highlight b -o graph.svg
     symdiff check "x*sin(y)" --at x=1,y=2
+    symdiff source @rosenbrock.txt --backend numba     # a formula from a file (- : stdin)
 
 Bad input prints a short message (with a caret under the problem) on stderr
 and exits with status 2; no traceback.
@@ -58,6 +59,20 @@ def _formulas(args, several):
     Where only one is allowed a ';' stays in the text, so the parser points at it.
     """
     return [f.strip() for f in args.formula.split(";")] if several else [args.formula]
+
+
+def _read_formula(text, stdin):
+    """The formula itself, read from a file for ``@path`` and from ``stdin`` for ``-``."""
+    if text == "-":
+        return stdin.read()
+    if text.startswith("@"):
+        path = text[1:]
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+        except OSError as e:
+            raise UsageError(f"cannot read the formula from {path!r}: {e.strerror}") from None
+    return text
 
 
 def _number(x):
@@ -132,7 +147,8 @@ def build_parser():
         p = sub.add_parser(name, help=help_text, description=help_text,
                            epilog="example:\n  " + EXAMPLES[name],
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.add_argument("formula", help='the formula, e.g. "(a+b)*(b+1)"')
+        p.add_argument("formula", help='the formula, e.g. "(a+b)*(b+1)"; @FILE reads it from a '
+                       'file and - from standard input (for formulas too long for a command line)')
         p.add_argument("--wrt", help="comma-separated variables (default: all, sorted by name)")
         return p
 
@@ -177,7 +193,7 @@ def build_parser():
     return parser
 
 
-def main(argv=None, out=None, err=None):
+def main(argv=None, out=None, err=None, stdin=None):
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
@@ -186,6 +202,7 @@ def main(argv=None, out=None, err=None):
         parser.print_help(out)
         return 2
     try:
+        args.formula = _read_formula(args.formula, stdin or sys.stdin)
         status = args.run(args, out)
     except ParseError as e:
         print(f"symdiff: error: {e}", file=err)

@@ -64,3 +64,20 @@ def test_cuda_without_a_gpu_is_a_short_error():
         pytest.skip("a GPU is present")
     r = run("grad", "x*y", "--at", "x=1,y=2", "--backend", "cuda")
     assert r.returncode == 2 and "needs an NVIDIA GPU" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_formula_from_a_file_or_standard_input(tmp_path):
+    # 200 KB of formula: more than one command-line argument may hold (128 KB on Linux)
+    from symdiff.examples import rosenbrock
+    path = tmp_path / "rosenbrock.txt"
+    path.write_text(rosenbrock(5000) + "\n")
+    r = run("source", f"@{path}", "--wrt", "x0,x1")
+    assert r.returncode == 0, r.stderr
+    assert "def grad(x0, x1, " in r.stdout and "Returns (df/dx0, df/dx1)" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "symdiff.cli", "grad", "-", "--at", "a=2,b=1"],
+                       input="(a+b)*(b+1)\n", capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[:3] == ["f(a=2, b=1) = 6", "df/da = 2", "df/db = 5"]
+    r = run("grad", f"@{tmp_path / 'missing.txt'}")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("symdiff: error: cannot read the formula from") and "missing.txt" in r.stderr
