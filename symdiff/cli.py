@@ -109,8 +109,10 @@ def cmd_export(args, out):
     from .export import export
     built = api.build(args.kind, _formulas(args, args.kind == "jacobian"), _wrt(args.wrt), args.mode)
     path = export(built, args.output)
+    inputs = built.program.inputs
+    shown = ", ".join(inputs[:8]) + (f", ... ({len(inputs)} in all)" if len(inputs) > 8 else "")
     print(f"wrote {path} ({built.kind}, {built.mode} mode, {len(built.program.body)} lines; "
-          f"inputs {', '.join(built.program.inputs)})", file=out)
+          f"inputs {shown})", file=out)
 
 
 def cmd_compare(args, out):

@@ -78,6 +78,10 @@ def test_formula_from_a_file_or_standard_input(tmp_path):
                        input="(a+b)*(b+1)\n", capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[:3] == ["f(a=2, b=1) = 6", "df/da = 2", "df/db = 5"]
+    r = run("export", f"@{path}", "-o", str(tmp_path / "rosenbrock_grad.py"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"wrote {tmp_path / 'rosenbrock_grad.py'} (grad, reverse mode, ")
+    assert r.stdout.rstrip().endswith("inputs x0, x1, x10, x100, x1000, x1001, x1002, x1003, ... (5000 in all))")
     r = run("grad", f"@{tmp_path / 'missing.txt'}")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.startswith("symdiff: error: cannot read the formula from") and "missing.txt" in r.stderr
