@@ -250,3 +250,14 @@ def test_building_leaves_the_garbage_collector_as_it_found_it():
         assert not gc.isenabled()           # a caller's choice to disable it stays
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_twin_constants_and_inputs_named_like_temporaries(mode):
+    # 2*x and 2.0*x are two graph nodes but one instruction: the optimizer merges them
+    g = sd.grad("sin(2*x) + sin(2.0*x)", mode=mode, backend="python")
+    assert g(x=0.3) == pytest.approx([4 * math.cos(0.6)], rel=1e-15)
+    assert g.source.count("2.0 * x") == 1
+    # inputs called t0, t1, t2 must not collide with the temporaries' names
+    h = sd.grad("t0*t1 + sin(t0) - t2", mode=mode, backend="python")
+    assert h(t0=0.5, t1=2.0, t2=1.0) == pytest.approx([2.0 + math.cos(0.5), 0.5, -1.0], rel=1e-15)
