@@ -47,11 +47,6 @@ _TOKEN = re.compile(r"""
   | (?P<bad>.)
 """, re.VERBOSE | re.DOTALL)
 
-_BINARY = {"+": (1, "left"), "-": (1, "left"), "*": (2, "left"), "/": (2, "left"),
-           "^": (4, "right"), "**": (4, "right")}
-_UNARY_PRECEDENCE = 3
-
-
 def tokenize(text):
     """``(kind, text, position)`` tuples, kind in number/name/op/end; position 1-based."""
     tokens = []
@@ -90,7 +85,8 @@ _FAST_TOKEN = re.compile(r"\s*((?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
                          r"|[A-Za-z_][A-Za-z0-9_]*|\*\*|[-+*/^(),]|\S)")
 _NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _DIGIT_START = frozenset("0123456789.")
-# operator -> (precedence, code); '^' is the one right-associative operator
+# binary operator -> precedence; '^' (and '**') is the one right-associative one.
+# Unary signs bind at 3: -x^2 == -(x^2), -x*y == (-x)*y.
 _INFIX = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 4, "**": 4}
 _BOTTOM = (-1, None, 0)     # stack sentinel: never reduced
 
@@ -121,12 +117,11 @@ def parse_to_graph(text, graph):
 
     output = []
     stack = [_BOTTOM]       # (precedence, code, token index); '(' and calls have precedence 0
-    symbols = {}            # token -> node, for names and numbers seen before
-    numbers = {}
+    symbols = {}            # token -> node, for the names seen before
+    numbers = {}            # and for the numbers
     g = graph
-    add, mul, sub, div, power, neg = g.add, g.mul, g.sub, g.div, g.pow, g.neg
-    number = g.number
-    binary = {"+": add, "-": sub, "*": mul, "/": div, "^": power, "**": power}
+    number, neg = g.number, g.neg
+    binary = {"+": g.add, "-": g.sub, "*": g.mul, "/": g.div, "^": g.pow, "**": g.pow}
     i = 0
     n_end = len(toks) - 1
     while True:
@@ -180,19 +175,13 @@ def parse_to_graph(text, graph):
             if prec is not None:
                 if prec < 4:        # left-associative: reduce what binds at least as tight
                     while stack[-1][0] >= prec:
-                        code = stack.pop()[1]
-                        function = binary.get(code)
-                        if function is not None:
-                            b = output.pop()
-                            output[-1] = function(output[-1], b)
-                        else:
-                            _reduce(code, output, add, sub, mul, div, power, neg)
+                        _reduce(stack.pop()[1], output, binary, neg)
                 stack.append((prec, tok, i))
                 i += 1
                 break
             if tok == ")" or tok == ",":
                 while stack[-1][0] > 0:
-                    _reduce(stack.pop()[1], output, add, sub, mul, div, power, neg)
+                    _reduce(stack.pop()[1], output, binary, neg)
                 top = stack[-1][1]
                 if top is None:
                     fail("',' outside a function call" if tok == "," else "unmatched ')'", i)
@@ -216,7 +205,7 @@ def parse_to_graph(text, graph):
                         fail("missing ')' to close this '('", at)
                     if type(code) is _Call:
                         fail(f"missing ')' to close {code.name}(", at)
-                    _reduce(code, output, add, sub, mul, div, power, neg)
+                    _reduce(code, output, binary, neg)
             kind = _kind_of(tok)
             if kind == "bad":
                 fail(f"unexpected character {tok!r}", i)
@@ -224,36 +213,13 @@ def parse_to_graph(text, graph):
             fail(f"expected an operator but found {_describe(kind, tok)}{hint}", i)
 
 
-def _reduce(code, output, add, sub, mul, div, power, neg):
-    """Apply operator ``code`` to the operands on top of ``output``."""
+def _reduce(code, output, binary, neg):
+    """Apply operator ``code`` (from the stack) to the operands on top of ``output``."""
     if code == "neg":
         output[-1] = neg(output[-1])
-        return
-    if code == "pos":
-        return
-    b = output.pop()
-    if code == "+":
-        output[-1] = add(output[-1], b)
-    elif code == "-":
-        output[-1] = sub(output[-1], b)
-    elif code == "*":
-        output[-1] = mul(output[-1], b)
-    elif code == "/":
-        output[-1] = div(output[-1], b)
-    else:
-        output[-1] = power(output[-1], b)
-
-
-def _binary(graph, op, a, b):
-    if op == "+":
-        return graph.add(a, b)
-    if op == "-":
-        return graph.sub(a, b)
-    if op == "*":
-        return graph.mul(a, b)
-    if op == "/":
-        return graph.div(a, b)
-    return graph.pow(a, b)
+    elif code != "pos":                 # unary plus changes nothing
+        b = output.pop()
+        output[-1] = binary[code](output[-1], b)
 
 
 def _arity_text(name):
