@@ -74,7 +74,7 @@ class Graph:
         self.hints = {}          # node -> naming hint for the printer
         self._table = {}
         self._last_walk = (None, None)
-        self._minus_one = None   # made on first use: node ids order commutative operands
+        self._minus_one = None   # the node -1, made on first use: node ids order commutative operands
         self.zero = self.number(0)
         self.one = self.number(1)
 
@@ -113,7 +113,7 @@ class Graph:
             value = exact_number(value)
         key = ("Number", type(value), value)
         node = self._table.get(key)
-        return node if node is not None else self._intern("Number", (), value, key)
+        return node if node is not None else self._new("Number", (), key, value)
 
     def number_symbol(self, value):
         """A named constant such as ``pi`` or ``E``: kept symbolic, printed as a float."""
@@ -220,41 +220,31 @@ class Graph:
     def pow(self, base, exponent):
         kind, data = self.kind, self.data
         kb = kind[base]
-        if kind[exponent] == "Number" and kb != "Number" and kb != "NumberSymbol":
-            c = data[exponent]        # the common case, kept fast: x ** c
-            if c == 0:
-                return self.one
-            if c == 1:
-                return base
-            key = ("Pow", (base, exponent))
-            node = self._table.get(key)
-            return node if node is not None else self._new("Pow", key[1], key)
         if kind[exponent] == "Number":
             c = data[exponent]
             if c == 0:
                 return self.one
             if c == 1:
                 return base
+            if kb != "Number" and kb != "NumberSymbol":     # x ** c: nothing to fold
+                key = ("Pow", (base, exponent))
+                node = self._table.get(key)
+                return node if node is not None else self._new("Pow", key[1], key)
             b = data[base]
-            if kind[base] == "Number" and isinstance(c, int) and isinstance(b, (int, Fraction)) \
+            if kb == "Number" and isinstance(c, int) and isinstance(b, (int, Fraction)) \
                     and not (b == 0 and c < 0) and _power_bits(b, c) <= _MAX_FOLDED_BITS:
                 return self.number(Fraction(b) ** c)
-        if kind[base] == "Number" and data[base] == 1:
+        if kb == "Number" and data[base] == 1:
             return self.one
-        if kind[base] == "NumberSymbol" and data[base] is sympy.E:
+        if kb == "NumberSymbol" and data[base] is sympy.E:
             return self.call("exp", exponent)
         return self._intern("Pow", (base, exponent))
 
     def neg(self, x):
-        k = self.kind[x]
-        if k != "Number" and k != "Mul":      # the common case, as mul(-1, x) makes it
-            m = self._minus_one
-            if m is None:
-                m = self._minus_one = self.number(-1)
-            key = ("Mul", (m, x) if m < x else (x, m))
-            node = self._table.get(key)
-            return node if node is not None else self._new("Mul", key[1], key)
-        return self.mul(self.number(-1), x)
+        m = self._minus_one
+        if m is None:
+            m = self._minus_one = self.number(-1)
+        return self.mul(m, x)
 
     def sub(self, x, y):
         return self.add(x, self.neg(y))
