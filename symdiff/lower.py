@@ -56,7 +56,6 @@ def input_identifiers(names):
     return result
 
 
-_BINARY = {"Add": "add", "Mul": "mul"}
 _TEMPORARY = re.compile(r"t[0-9]+")
 
 
@@ -229,8 +228,7 @@ class _Lowering:
             return to_float(self.g.data[x]), "c"
         if kind == wrapper and (y := unwrap(x)) is not None:
             return self.operand(y), code
-        value = self.names[x]
-        return (value if value is not None else self.operand(x)), "p"
+        return self.operand(x), "p"
 
     def _sum_steps(self, xs):
         pos, neg, const = [], [], 0.0

@@ -4,6 +4,7 @@ Every run checks a quick sample; `pytest -m fuzz` runs 10^4 examples per test.
 """
 
 import time
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ import symdiff as sd
 from symdiff import printing
 from symdiff.api import build, compile_built
 from symdiff.compile import load_module
+from symdiff.lower import _Lowering
 from symdiff.numba_backend import module_source
 from symdiff.optimize import optimize
 from symdiff.program import check
@@ -164,6 +166,16 @@ def test_generated_programs_pass_the_checker_and_are_deterministic(text):
     assert printing.function_source(first) == printing.function_source(second)   # byte-identical
     check(first)
     compile_built(build("grad", [text], None, "forward"), "python")
+
+
+@given(formulas(smooth_only=False), st.sampled_from(["forward", "reverse"]))
+def test_lowering_short_path_writes_what_the_general_path_writes(text, mode):
+    # _one_step restates _sum_steps/_product_steps/... for common shapes, for speed;
+    # with it switched off the programs must come out the same, byte for byte
+    fast = printing.function_source(build("hessian", [text], None, mode).program)
+    with mock.patch.object(_Lowering, "_one_step", lambda self, v: None):
+        general = printing.function_source(build("hessian", [text], None, mode).program)
+    assert fast == general
 
 
 @given(formulas(smooth_only=False), st.sampled_from(["forward", "reverse"]))
