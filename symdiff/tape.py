@@ -141,17 +141,11 @@ def encode(program):
     # name by a wide margin on a million instructions.
     number = {name: j for j, name in enumerate(inputs)}
     number.update(zip(map(itemgetter(0), body), range(k, k + len(body))))
-    operands = []
-    for ins in body:
-        args = ins[2]
-        x = args[0]
-        x = number[x] if x.__class__ is str else ~const_slot(x)
-        if len(args) == 1:
-            operands.append((x,))
-        else:                           # program ops take one or two operands
-            y = args[1]
-            operands.append((x, number[y] if y.__class__ is str else ~const_slot(y)))
-    outputs = [number[o] if o.__class__ is str else ~const_slot(o) for o in program.outputs]
+
+    def value(x):
+        return number[x] if x.__class__ is str else ~const_slot(x)
+    operands = [tuple(map(value, ins[2])) for ins in body]
+    outputs = [value(o) for o in program.outputs]
     first_free = k + len(constants)
     kept = bytearray(k + len(body))
     kept[:k] = b"\x01" * k
