@@ -16,7 +16,6 @@ and exits with status 2; no traceback.
 import argparse
 import sys
 
-
 from . import api
 from .parse import ParseError
 
