@@ -25,8 +25,9 @@ outputs, is encoded as a tape instead (see :mod:`symdiff.tape`): arrays run
 by one executor compiled once.  Its ``grad(*inputs)`` returns an array.
 """
 
-from . import printing, tape
+from . import printing, tape, vecmath
 from .compile import load_module
+from .ops import VECTOR_CHECKED, VECTOR_FUNCTIONS, VECTOR_SPELLINGS
 
 #: Longest program compiled as straight-line code; longer ones run as a tape.
 #: See benchmarks/compile_time.py for the measurements behind it.
@@ -36,9 +37,49 @@ MAX_ARGS = 128
 
 _JIT = '@numba.njit(cache=True, error_model="numpy")'
 _JIT_PARALLEL = '@numba.njit(cache=True, error_model="numpy", parallel=True)'
+_JIT_INLINE = '@numba.njit(cache=True, error_model="numpy", inline="always")'
 
 
-def _batch_loop(program, parallel):
+def _vectorisable(program):
+    """Whether the batch loop should use the vector kernel (see :mod:`symdiff.vecmath`).
+
+    Only when every op has a vector spelling (a libm call anywhere keeps LLVM
+    from vectorising the loop; ``x ** 2.0`` is no call, LLVM makes it ``x * x``)
+    and one of them is a function the vector kernel replaces; plain arithmetic
+    vectorises as it is.
+    """
+    ops = {op for _, op, args in program.body if not (op == "pow" and args[1] == 2.0)}
+    return ops <= VECTOR_SPELLINGS.keys() - {"pow"} and not ops.isdisjoint(VECTOR_FUNCTIONS)
+
+
+def _trig_arguments(program):
+    """The names (or numbers) sin and cos are applied to, in order, each once."""
+    seen = {}
+    for _, op, args in program.body:
+        if op in VECTOR_CHECKED:
+            seen.setdefault(printing.format_constant(args[0]) if not isinstance(args[0], str) else args[0])
+    return list(seen)
+
+
+def _vector_kernel(program):
+    """``_name_vector``: the scalar kernel spelled with vecmath's functions, inlined into the loop.
+
+    With sin or cos it returns one more value: whether every trig argument is
+    within ``VEC_TRIG_LIMIT``, where vecmath's reduction is exact.
+    """
+    source = printing.function_source(program, "vector", name=f"_{program.name}_vector",
+                                      decorator=_JIT_INLINE)
+    checks = _trig_arguments(program)
+    if checks:
+        ok = " & ".join(f"((abs({a}) <= VEC_TRIG_LIMIT) | (abs({a}) == np.inf) | ({a} != {a}))"
+                        for a in checks)
+        returned = printing.return_expression(program)
+        source = source.replace(f"    return {returned}\n",
+                                f"    return {returned[:-1].rstrip(',')}, {ok})\n")
+    return source
+
+
+def _batch_loop(program, parallel, vector=False):
     name, m = program.name, len(program.outputs)
     params = printing.leading_parameters(program.inputs)
     lines = [_JIT_PARALLEL if parallel else _JIT,
@@ -53,10 +94,29 @@ def _batch_loop(program, parallel):
         lines.append(f"    _s{j} = {x}.shape[0] > 1")
         lines.append(f"    _c{j} = {x}[0] if {x}.shape[0] > 0 else 0.0")
     loop = "numba.prange" if parallel else "range"
-    lines.append(f"    for _i in {loop}(out.shape[1]):")
     call = ", ".join(f"{x}[_i] if _s{j} else _c{j}" for j, x in enumerate(program.inputs))
-    lines.append(f"        _r = {name}({call})")
-    lines.extend(f"        out[{o}, _i] = _r[{o}]" for o in range(m))
+
+    def element(kernel, indent):
+        return [f"{indent}_r = {kernel}({call})"] + [f"{indent}out[{o}, _i] = _r[{o}]" for o in range(m)]
+
+    if not vector:
+        lines.append(f"    for _i in {loop}(out.shape[1]):")
+        lines.extend(element(name, " " * 8))
+        return "\n".join(lines) + "\n"
+    # One vectorised pass.  With sin or cos, if an argument is finite but beyond the
+    # vector reduction's range, the whole batch is done again by the scalar (libm)
+    # kernel: rare, and cheaper to compile than redoing single elements.  (A loop
+    # over blocks, redoing a failed block, is not vectorised by LLVM here.)
+    checked = bool(_trig_arguments(program))
+    if checked:
+        lines.append("    _bad = 0")
+    lines.append(f"    for _i in {loop}(out.shape[1]):")
+    lines.extend(element(f"_{name}_vector", " " * 8))
+    if checked:
+        lines += [f"        _bad += 0 if _r[{m}] else 1",
+                  "    if _bad:",
+                  f"        for _i in {loop}(out.shape[1]):"]
+        lines.extend(element(name, " " * 12))
     return "\n".join(lines) + "\n"
 
 
@@ -124,12 +184,16 @@ def _small_module(program):
     """Direct form: the scalar kernel takes and returns plain floats."""
     k = len(program.inputs)
     scalar = printing.function_source(program, "scalar", decorator=_JIT)
+    vector = _vectorisable(program)
     entry = _ARRAY_ENTRY.format(
         name=program.name, params=printing.leading_parameters(program.inputs), m=len(program.outputs),
         args_tuple=printing.tuple_expression(program.inputs),
         scalar_call=f"{program.name}(*[float(x) for x in args])",
         batch_args="".join(f"flat[{j}], " for j in range(k)))
-    return [scalar, _batch_loop(program, False), _batch_loop(program, True), _gufunc(program), entry]
+    batch = [_batch_loop(program, False, vector), _batch_loop(program, True, vector)]
+    if vector:
+        batch = [vecmath.source(), _vector_kernel(program)] + batch
+    return [scalar] + batch + [_gufunc(program), entry]
 
 
 def uses_tape(program, limit=None):

@@ -4,13 +4,14 @@ One statement per line, names from the program, a docstring saying what the
 function computes, the mode and the call order, and only the imports the
 code uses.  Spellings come from the op table: the ``numpy`` dialect (python
 backend: arrays and numpy scalars) or the ``scalar`` dialect (numba: one
-element at a time), or ``cuda`` (numba.cuda device functions).
+element at a time), ``vector`` (numba batch loops LLVM can vectorise: see
+:mod:`symdiff.vecmath`) or ``cuda`` (numba.cuda device functions).
 """
 
 import math
 import re
 
-from .ops import CUDA_SPELLINGS, OPS
+from .ops import CUDA_SPELLINGS, OPS, VECTOR_SPELLINGS
 
 _IMPORTS = (      # (a quick substring test, the exact pattern, the import line)
     ("np.", re.compile(r"\bnp\."), "import numpy as np"),
@@ -36,6 +37,8 @@ def _operand(a):
 def _spellings(dialect):
     if dialect == "cuda":
         return CUDA_SPELLINGS
+    if dialect == "vector":
+        return VECTOR_SPELLINGS
     return {name: getattr(op, dialect) for name, op in OPS.items()}
 
 
@@ -55,7 +58,7 @@ def body_lines(program, dialect):
     # the common line -- an arithmetic operator between names and constants -- goes the
     # short way; a constant base of a power keeps the general path (parentheses)
     infix = {op: " " + spellings[op][4:-4] + " " for op in ("add", "sub", "mul", "div", "pow")
-             if spellings[op] in ("{0} + {1}", "{0} - {1}", "{0} * {1}", "{0} / {1}", "{0} ** {1}")}
+             if spellings.get(op) in ("{0} + {1}", "{0} - {1}", "{0} * {1}", "{0} / {1}", "{0} ** {1}")}
     constants = {}      # float -> its spelling; zeros are not cached (0.0 == -0.0)
 
     def constant(value):
