@@ -14,7 +14,7 @@ import pytest
 import symdiff as sd
 from symdiff import vecmath
 from symdiff.api import build
-from symdiff.numba_backend import _vectorisable
+from symdiff.numba_backend import VECTOR_LIMIT, _vectorisable
 
 
 def _loop(fn):
@@ -123,3 +123,6 @@ def test_programs_with_libm_calls_keep_the_scalar_loop():
     for formula in ["tan(x) * sin(y)", "x^y + exp(x)", "x*y + 1"]:
         assert not _vectorisable(build("grad", [formula], ["x", "y"], "reverse").program), formula
     assert _vectorisable(build("grad", ["exp(x)^2 * y"], ["x", "y"], "reverse").program)
+    # long programs keep it too: inlining the vector kernel would cost compile time
+    long = build("grad", ["+".join(f"sin({k}*x)" for k in range(1, 60))], ["x"], "reverse").program
+    assert len(long.body) > VECTOR_LIMIT and not _vectorisable(long)
