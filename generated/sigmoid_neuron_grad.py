@@ -69,7 +69,7 @@ class _VecValue:
     it reads as.  Python numbers become constants of the other operand's kind.
     """
 
-    __slots__ = ("context", "builder", "value", "kind")
+    __slots__ = ("builder", "context", "kind", "value")
     __hash__ = None
 
     def __init__(self, context, builder, value, kind):
