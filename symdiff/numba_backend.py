@@ -65,32 +65,23 @@ def _vectorisable(program):
 
 def _trig_arguments(program):
     """The names (or numbers) sin and cos are applied to, in order, each once."""
-    seen = {}
-    for _, op, args in program.body:
-        if op in VECTOR_CHECKED:
-            seen.setdefault(printing.format_constant(args[0]) if not isinstance(args[0], str) else args[0])
-    return list(seen)
+    return list(dict.fromkeys(printing.operand(args[0]) for _, op, args in program.body
+                              if op in VECTOR_CHECKED))
 
 
-def _vector_kernel(program):
+def _vector_kernel(program, checks):
     """``_name_vector``: the scalar kernel spelled with vecmath's functions, inlined into the loop.
 
-    With sin or cos it returns one more value: whether every trig argument is
-    within ``VEC_TRIG_LIMIT``, where vecmath's reduction is exact.
+    With trig arguments ``checks`` it returns one more value: whether each is
+    within ``VEC_TRIG_LIMIT`` (where vecmath's reduction is exact), inf or nan.
     """
-    source = printing.function_source(program, "vector", name=f"_{program.name}_vector",
-                                      decorator=_JIT_INLINE)
-    checks = _trig_arguments(program)
-    if checks:
-        ok = " & ".join(f"((abs({a}) <= VEC_TRIG_LIMIT) | (abs({a}) == np.inf) | ({a} != {a}))"
-                        for a in checks)
-        returned = printing.return_expression(program)
-        source = source.replace(f"    return {returned}\n",
-                                f"    return {returned[:-1].rstrip(',')}, {ok})\n")
-    return source
+    ok = " & ".join(f"((abs({a}) <= VEC_TRIG_LIMIT) | (abs({a}) == np.inf) | ({a} != {a}))"
+                    for a in checks)
+    return printing.function_source(program, "vector", name=f"_{program.name}_vector",
+                                    decorator=_JIT_INLINE, extra=[ok] if checks else [])
 
 
-def _batch_loop(program, parallel, vector=False):
+def _batch_loop(program, parallel, vector=False, checked=False):
     name, m = program.name, len(program.outputs)
     params = printing.leading_parameters(program.inputs)
     lines = [_JIT_PARALLEL if parallel else _JIT,
@@ -118,7 +109,6 @@ def _batch_loop(program, parallel, vector=False):
     # vector reduction's range, the whole batch is done again by the scalar (libm)
     # kernel: rare, and cheaper to compile than redoing single elements.  (A loop
     # over blocks, redoing a failed block, is not vectorised by LLVM here.)
-    checked = bool(_trig_arguments(program))
     if checked:
         lines.append("    _bad = 0")
     lines.append(f"    for _i in {loop}(out.shape[1]):")
@@ -201,9 +191,10 @@ def _small_module(program):
         args_tuple=printing.tuple_expression(program.inputs),
         scalar_call=f"{program.name}(*[float(x) for x in args])",
         batch_args="".join(f"flat[{j}], " for j in range(k)))
-    batch = [_batch_loop(program, False, vector), _batch_loop(program, True, vector)]
+    checks = _trig_arguments(program) if vector else []
+    batch = [_batch_loop(program, False, vector, bool(checks)), _batch_loop(program, True, vector, bool(checks))]
     if vector:
-        batch = [vecmath.source(), _vector_kernel(program)] + batch
+        batch = [vecmath.source(), _vector_kernel(program, checks)] + batch
     return [scalar] + batch + [_gufunc(program), entry]
 
 

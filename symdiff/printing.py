@@ -30,7 +30,8 @@ def format_constant(value):
     return repr(value)
 
 
-def _operand(a):
+def operand(a):
+    """A program operand as source: a name as it is, a number by format_constant."""
     return a if isinstance(a, str) else format_constant(a)
 
 
@@ -44,7 +45,7 @@ def _spellings(dialect):
 
 def statement(ins, dialect, spellings=None):
     """One line of code for instruction ``ins``."""
-    args = [_operand(a) for a in ins.args]
+    args = [operand(a) for a in ins.args]
     if ins.op == "pow" and isinstance(ins.args[0], float) and ins.args[0] < 0:
         args[0] = f"({args[0]})"       # -2.0 ** x would mean -(2.0 ** x)
     if ins.op == "neg" and args[0].startswith("-"):
@@ -100,8 +101,9 @@ def leading_parameters(names):
     return "".join(f"{name}, " for name in names)
 
 
-def return_expression(program):
-    return tuple_expression(_operand(o) for o in program.outputs)
+def return_expression(program, extra=()):
+    """The program's outputs, then ``extra`` expressions, as a tuple."""
+    return tuple_expression([operand(o) for o in program.outputs] + list(extra))
 
 
 def docstring(text, indent=""):
@@ -118,15 +120,15 @@ def imports_for(code):
     return [line for needle, pattern, line in _IMPORTS if needle in code and pattern.search(code)]
 
 
-def function_source(program, dialect="numpy", name=None, decorator=None):
-    """``def name(inputs): ...`` computing the program's outputs as a tuple."""
+def function_source(program, dialect="numpy", name=None, decorator=None, extra=()):
+    """``def name(inputs): ...`` computing the program's outputs (then ``extra`` expressions) as a tuple."""
     name = name or program.name
     lines = [] if decorator is None else [decorator]
     lines.append(f"def {name}({', '.join(program.inputs)}):")
     lines.append(docstring(program.title + "\n\nReturns (" + ", ".join(program.output_labels) + ").",
                            "    "))
     lines.extend("    " + line for line in body_lines(program, dialect))
-    lines.append("    return " + return_expression(program))
+    lines.append("    return " + return_expression(program, extra))
     return "\n".join(lines) + "\n"
 
 
