@@ -365,8 +365,8 @@ class CompiledFunction:
         for key, value in kwargs.items():
             k = self._index.get(key)
             if k is None:
-                raise TypeError(f"{self.kind}() got an unknown argument {key!r}; "
-                                f"its inputs are {', '.join(self._names)}")
+                inputs = f"its inputs are {', '.join(self._names)}" if n else "it takes no inputs"
+                raise TypeError(f"{self.kind}() got an unknown argument {key!r}; {inputs}")
             if given[k]:
                 raise TypeError(f"{self.kind}() got multiple values for argument {key!r}")
             values[k] = value

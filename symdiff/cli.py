@@ -41,8 +41,11 @@ def _parse_at(text):
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise UsageError(f"--at expects name=value pairs separated by commas, got {item!r}")
+        name = name.strip()
+        if name in values:
+            raise UsageError(f"--at gives {name} twice")
         try:
-            values[name.strip()] = float(value)
+            values[name] = float(value)
         except ValueError:
             raise UsageError(f"--at: {value.strip()!r} is not a number (in {item!r})") from None
     return values
@@ -84,6 +87,9 @@ def cmd_grad(args, out):
     value, gradient = fn(**at)
     point = ", ".join(f"{k}={_number(v)}" for k, v in at.items())
     print(f"f({point}) = {_number(value)}", file=out)
+    if not fn.wrt:
+        print("(no variables: nothing to differentiate)", file=out)
+        return
     width = max(len(s.name) for s in fn.wrt)
     for sym, d in zip(fn.wrt, gradient):
         print(f"df/d{sym.name:<{width}} = {_number(d)}", file=out)

@@ -49,6 +49,16 @@ def test_bad_point_and_missing_values_are_short_errors():
     assert r.returncode == 2 and "missing argument 'b'" in r.stderr
     r = run("grad", "a*b", "--at", "a=1,b=2,c=3")
     assert r.returncode == 2 and "unknown argument 'c'" in r.stderr
+    r = run("grad", "a*b", "--at", "a=1,b=2, a=3")     # not silently the last one
+    assert r.returncode == 2 and r.stderr.strip() == "symdiff: error: --at gives a twice"
+    r = run("grad", "2", "--at", "x=1")
+    assert r.returncode == 2 and r.stderr.strip().endswith("unknown argument 'x'; it takes no inputs")
+
+
+def test_grad_of_a_constant_says_there_is_nothing_to_differentiate():
+    r = run("grad", "2^3")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["f() = 8", "(no variables: nothing to differentiate)"]
 
 
 def test_help_has_examples():
