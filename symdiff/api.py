@@ -335,14 +335,15 @@ class CompiledFunction:
         return getattr(self.module, self.kind + "_gufunc_signature")
 
     def __repr__(self):
-        return (f"<symdiff {self.kind} of {', '.join(self.formulas)} wrt {', '.join(s.name for s in self.wrt)}"
+        formulas = printing.shortened(", ".join(self.formulas))
+        return (f"<symdiff {self.kind} of {formulas} wrt {printing.listing(s.name for s in self.wrt)}"
                 f" ({self.mode} mode, {self.backend} backend)>")
 
     def _repr_markdown_(self):
         """Notebook view: the formula and its derivatives in LaTeX, then the generated code."""
         problem = self._problem
         parts = [f"**symdiff {self.kind}** ({self.mode} mode, {self.backend} backend), "
-                 f"inputs `{', '.join(self._names)}`"]
+                 f"inputs `{printing.listing(self._names, 32)}`"]
         if problem is not None:          # big formulas stay out of LaTeX
             exprs = problem.graph.to_sympy(problem.roots)
             for k, expr in enumerate(exprs):
@@ -359,13 +360,13 @@ class CompiledFunction:
         n = len(self._names)
         if len(args) > n:
             raise TypeError(f"{self.kind}() takes {n} argument{'s' if n != 1 else ''} "
-                            f"({', '.join(self._names)}) but {len(args)} were given")
+                            f"({printing.listing(self._names)}) but {len(args)} were given")
         values = list(args) + [None] * (n - len(args))
         given = [True] * len(args) + [False] * (n - len(args))
         for key, value in kwargs.items():
             k = self._index.get(key)
             if k is None:
-                inputs = f"its inputs are {', '.join(self._names)}" if n else "it takes no inputs"
+                inputs = f"its inputs are {printing.listing(self._names)}" if n else "it takes no inputs"
                 raise TypeError(f"{self.kind}() got an unknown argument {key!r}; {inputs}")
             if given[k]:
                 raise TypeError(f"{self.kind}() got multiple values for argument {key!r}")
@@ -374,7 +375,7 @@ class CompiledFunction:
         missing = [name for name, ok in zip(self._names, given) if not ok]
         if missing:
             raise TypeError(f"{self.kind}() is missing argument{'s' if len(missing) > 1 else ''} "
-                            f"{', '.join(map(repr, missing))} (inputs: {', '.join(self._names)})")
+                            f"{printing.listing(map(repr, missing))} (inputs: {printing.listing(self._names)})")
         arrays = []
         for name, value in zip(self._names, values):
             try:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .api import value_and_grad
+from .printing import listing
 
 
 @dataclass(repr=False)
@@ -32,6 +33,11 @@ class GradCheck:
         verdict = "ok" if self.ok else "MISMATCH"
         lines.append(f"largest relative error {self.max_relative_error:.2e} "
                      f"(tolerance {self.tolerance:.0e}): {verdict}")
+        undefined = [name for name, n in zip(self.wrt, self.numeric) if not np.isfinite(n)]
+        if undefined:
+            lines.append(f"the central difference is not finite for d/d{listing(undefined)}: f is not "
+                         "finite a step away from the point (an edge of its domain or a singularity), "
+                         "so the derivative cannot be checked there")
         return "\n".join(lines)
 
     def __repr__(self):
@@ -42,7 +48,12 @@ class GradCheck:
 
 
 def _relative_error(a, b):
-    return np.abs(a - b) / np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+    """``|a - b|`` over ``max(1, |a|, |b|)``: equal values (infinities too) have error 0, an
+    infinity against a finite value inf, and a nan on either side nan."""
+    with np.errstate(invalid="ignore"):
+        error = np.abs(a - b) / np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+    error = np.where(np.isnan(error) & ~np.isnan(a) & ~np.isnan(b), np.inf, error)
+    return np.where(a == b, 0.0, error)
 
 
 def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6):
@@ -61,10 +72,10 @@ def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6):
     point = {s.name: float(at[s.name]) if s.name in at else None for s in fn.inputs}
     missing = [k for k, v in point.items() if v is None]
     if missing:
-        raise TypeError(f"check_grad needs a value for {', '.join(map(repr, missing))} in at=")
+        raise TypeError(f"check_grad needs a value for {listing(map(repr, missing))} in at=")
     unknown = sorted(set(at) - set(point))
     if unknown:
-        raise TypeError(f"check_grad got unknown variables {', '.join(map(repr, unknown))}")
+        raise TypeError(f"check_grad got unknown variables {listing(map(repr, unknown))}")
     forward = modes["forward"](**point)[1]
     reverse = fn(**point)[1]
     numeric = []
@@ -75,6 +86,7 @@ def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6):
         down = fn(**dict(point, **{sym.name: x - h}))[0]
         numeric.append((up - down) / (2 * h))
     numeric = np.array(numeric)
-    error = max(_relative_error(forward, numeric).max(), _relative_error(reverse, numeric).max(),
-                _relative_error(forward, reverse).max())
+    # np.max, not max(): a nan anywhere (nothing to compare with) must make the check fail
+    error = np.max([_relative_error(forward, numeric), _relative_error(reverse, numeric),
+                    _relative_error(forward, reverse)], initial=0.0)
     return GradCheck([s.name for s in fn.wrt], forward, reverse, numeric, float(error), tolerance)

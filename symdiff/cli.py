@@ -16,7 +16,7 @@ and exits with status 2; no traceback.
 import argparse
 import sys
 
-from . import api
+from . import api, printing
 from .parse import ParseError
 
 EXAMPLES = {
@@ -115,7 +115,7 @@ def cmd_export(args, out):
     built = api.build(args.kind, _formulas(args, args.kind == "jacobian"), _wrt(args.wrt), args.mode)
     path = export(built, args.output)
     inputs = built.program.inputs
-    shown = ", ".join(inputs[:8]) + (f", ... ({len(inputs)} in all)" if len(inputs) > 8 else "")
+    shown = printing.listing(inputs)
     print(f"wrote {path} ({built.kind}, {built.mode} mode, {len(built.program.body)} lines; "
           f"inputs {shown})", file=out)
 

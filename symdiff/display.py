@@ -17,6 +17,7 @@ import numpy as np
 from .api import formula_node, formula_text
 from .graph import Graph
 from .lower import input_identifiers, lower
+from .printing import listing
 from .program import interpret
 from .rules import local_partials
 
@@ -61,7 +62,7 @@ def graph_values(f, at):
     symbols = g.free_symbols([root])
     missing = [s.name for s in symbols if s.name not in at]
     if missing:
-        raise TypeError(f"show_graph needs a value for {', '.join(map(repr, missing))} in at=")
+        raise TypeError(f"show_graph needs a value for {listing(map(repr, missing))} in at=")
     idents = input_identifiers([s.name for s in symbols])
     program = lower(g, wanted, [(g.symbol(s), i) for s, i in zip(symbols, idents)], "values",
                     [str(k) for k in range(len(wanted))])

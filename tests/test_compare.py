@@ -5,6 +5,7 @@ import pytest
 
 import symdiff as sd
 from symdiff.compare import fan_family
+from symdiff.examples import rosenbrock
 
 
 def test_reverse_for_many_inputs_one_output():
@@ -89,3 +90,24 @@ def test_check_grad_catches_a_wrong_derivative_at_a_kink():
     assert sd.check_grad("abs(x)", at={"x": 0.0}).ok
     # at a jump the numeric derivative explodes and the check says so
     assert not sd.check_grad("floor(x)", at={"x": 2.0}).ok
+
+
+def test_check_grad_at_the_edge_of_a_domain_says_why_it_cannot_check(recwarn):
+    # sqrt'(0) = inf by convention; sqrt(0 - h) is nan, so there is nothing to compare with
+    check = sd.check_grad("sqrt(x) + y", at={"x": 0.0, "y": 1.0})
+    assert not check.ok and np.isnan(check.max_relative_error)
+    assert check.forward[0] == check.reverse[0] == np.inf and check.numeric[1] == pytest.approx(1.0)
+    assert "not finite for d/dx: f is not finite a step away" in str(check)
+    # an infinite derivative against a finite difference is an infinite error, not nan
+    check = sd.check_grad("1/x", at={"x": 0.0})
+    assert not check.ok and check.max_relative_error == np.inf
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_long_lists_of_names_in_messages_are_shortened():
+    g = sd.grad(rosenbrock(300), backend="python")
+    assert len(repr(g)) < 300 and "... (300 in all)" in repr(g)
+    with pytest.raises(TypeError) as error:
+        g(x0=1.0)
+    assert "'x1', 'x10', 'x100'" in str(error.value) and "(299 in all)" in str(error.value)
+    assert len(str(error.value)) < 300
