@@ -16,7 +16,7 @@ import numpy as np
 
 from .api import formula_node, formula_text
 from .graph import Graph
-from .lower import input_identifiers, lower
+from .lower import input_identifiers, lower, to_float
 from .printing import listing
 from .program import interpret
 from .rules import local_partials
@@ -77,7 +77,7 @@ def _label(g, v):
     if kind == "Symbol":
         return g.data[v].name
     op = _SYMBOLS.get(kind, kind)
-    constants = [_fmt(float(g.data[a])) if g.kind[a] == "Number" else str(g.data[a])
+    constants = [_fmt(to_float(g.data[a])) if g.kind[a] == "Number" else str(g.data[a])
                  for a in g.args[v] if g.is_constant(a)]
     if kind == "Mul" and constants == ["-1"]:
         return "negate"

@@ -368,6 +368,7 @@ class Graph:
             elif not e.args:
                 memo[e] = self._leaf_of(e)
             else:
+                _check_differentiable(e)        # before its arguments: Piecewise, not its True
                 stack.append((e, True))
                 stack.extend((a, False) for a in e.args if a not in memo)
         return memo[expr]
@@ -392,9 +393,19 @@ class Graph:
         kind = KIND_OF_SYMPY.get(cls)
         if kind is not None:
             return self.call(kind, *xs)
-        if isinstance(e, sympy.core.function.AppliedUndef):
-            raise ValueError(f"cannot differentiate the undefined function {cls.__name__}(...): "
-                             "give it a formula")
-        if isinstance(e, sympy.Function):
-            return self.call_generic(cls, *xs)
-        raise ValueError(f"symdiff cannot differentiate a SymPy {cls.__name__}: {e}")
+        return self.call_generic(cls, *xs)
+
+
+def _check_differentiable(e):
+    """Raise a ValueError naming ``e`` unless it is a node symdiff can hold (checked for the
+    node itself, before its arguments, so the message names what the user wrote)."""
+    if isinstance(e, (sympy.Add, sympy.Mul, sympy.Pow)) or type(e) in KIND_OF_SYMPY:
+        return
+    name = type(e).__name__
+    if isinstance(e, sympy.core.function.AppliedUndef):
+        raise ValueError(f"cannot differentiate the undefined function {name}(...): give it a formula")
+    if isinstance(e, sympy.Piecewise):
+        raise ValueError("symdiff cannot differentiate a SymPy Piecewise; write it with max, min, abs, "
+                         f"heaviside, relu or leaky_relu instead: {e}")
+    if not isinstance(e, sympy.Function):
+        raise ValueError(f"symdiff cannot differentiate a SymPy {name}: {e}")

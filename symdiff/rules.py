@@ -58,7 +58,7 @@ def _mul(g, out, *xs):
 
 def _pow(g, out, x, y):
     if g.is_number(y):
-        c = float(g.data[y])
+        c = g.data[y]           # exact (int, Fraction) or float; may be too big for a float
         if c == 2.0:
             dx = g.mul(_c(g, 2), x)
         elif c == 0.5:
@@ -151,6 +151,9 @@ def _sympy_fdiff(g, v):
     applied = func(*dummies)
     partials = []
     for i in range(len(xs)):
+        if g.is_constant(xs[i]):        # besselj(0, x): no derivative by the order needed
+            partials.append(None)
+            continue
         try:
             d = applied.fdiff(i + 1)
         except Exception as exc:  # SymPy raises several kinds here

@@ -261,3 +261,10 @@ def test_twin_constants_and_inputs_named_like_temporaries(mode):
     # inputs called t0, t1, t2 must not collide with the temporaries' names
     h = sd.grad("t0*t1 + sin(t0) - t2", mode=mode, backend="python")
     assert h(t0=0.5, t1=2.0, t2=1.0) == pytest.approx([2.0 + math.cos(0.5), 0.5, -1.0], rel=1e-15)
+
+
+def test_exponent_too_big_for_a_float_is_ieee_not_an_overflow_error():
+    # 10^400 stays an exact integer in the graph; as a float it is inf
+    g = sd.grad("x^(10^400)", backend="python")
+    np.testing.assert_array_equal(g(x=1.0), [np.inf])
+    np.testing.assert_array_equal(g(x=2.0), [np.inf])

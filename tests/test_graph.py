@@ -67,6 +67,11 @@ def test_from_sympy_rejects_what_it_cannot_differentiate():
         Graph().from_sympy(f(x))
     with pytest.raises(ValueError, match="real numbers"):
         Graph().from_sympy(sympy.I * x)
+    # the message names what the user wrote, not a piece inside it (Piecewise's True)
+    with pytest.raises(ValueError, match="cannot differentiate a SymPy Piecewise; write it with max"):
+        Graph().from_sympy(sympy.sin(sympy.Piecewise((x, x > 0), (0, True))))
+    with pytest.raises(ValueError, match=r"cannot differentiate a SymPy Integral: Integral\(x, x\)"):
+        Graph().from_sympy(sympy.Integral(x, x) + 1)
 
 
 def test_operation_count_counts_binary_operations():
