@@ -142,8 +142,24 @@ def cmd_check(args, out):
     return 0 if result.ok else 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a formula starting with a minus sign (``-x^2``) is an argument.
+
+    Plain argparse takes ``-x^2`` for an unknown option (it lets only negative
+    numbers and words with spaces through).  Here an argument starting with a
+    single ``-`` is an option only when it begins with one of the command's
+    short options (``-h``, ``-o``); ``--`` still ends the options.
+    """
+
+    def _parse_optional(self, arg_string):
+        if arg_string.startswith("-") and not arg_string.startswith("--") \
+                and arg_string[:2] not in self._option_string_actions:
+            return None         # a positional argument: the formula
+        return super()._parse_optional(arg_string)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="symdiff",
         description="Differentiate formulas symbolically and generate forward/reverse-mode code.",
         epilog="examples:\n  " + "\n  ".join(EXAMPLES.values()),

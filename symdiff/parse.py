@@ -55,7 +55,7 @@ def tokenize(text):
         if kind == "space":
             continue
         if kind == "bad":
-            raise ParseError(f"unexpected character {m.group()!r}", text, m.start() + 1)
+            raise ParseError(_unexpected(m.group()), text, m.start() + 1)
         tokens.append((kind, m.group(), m.start() + 1))
     tokens.append(("end", "", len(text) + 1))
     return tokens
@@ -110,10 +110,13 @@ def parse_to_graph(text, graph):
     toks.append("")         # the end
     positions = []          # filled on the first error only
 
-    def fail(reason, index):
+    def position(index):
         if not positions:
             positions.extend(pos for _, _, pos in tokenize(text))
-        raise ParseError(reason, text, positions[index])
+        return positions[index]
+
+    def fail(reason, index):
+        raise ParseError(reason, text, position(index))
 
     output = []
     stack = [_BOTTOM]       # (precedence, code, token index); '(' and calls have precedence 0
@@ -164,7 +167,7 @@ def parse_to_graph(text, graph):
         else:
             kind = "end" if i == n_end else _kind_of(tok)
             if kind == "bad":
-                fail(f"unexpected character {tok!r}", i)
+                fail(_unexpected(tok), i)
             fail(f"expected a number, a name or '(' but found {_describe(kind, tok)}", i)
         i += 1
 
@@ -208,9 +211,18 @@ def parse_to_graph(text, graph):
                     _reduce(code, output, binary, neg)
             kind = _kind_of(tok)
             if kind == "bad":
-                fail(f"unexpected character {tok!r}", i)
+                fail(_unexpected(tok), i)
+            if kind == "name" and tok[0] in "eE" and toks[i - 1][:1] in _DIGIT_START \
+                    and position(i) == position(i - 1) + len(toks[i - 1]):      # 1e, not 1 e
+                fail(f"{tok!r} after a number: an exponent needs digits, as in 1e-3 or 2.5E6", i)
             hint = "; use '*' to multiply" if kind in ("name", "number") or tok == "(" else ""
             fail(f"expected an operator but found {_describe(kind, tok)}{hint}", i)
+
+
+def _unexpected(char):
+    if char.isalpha():
+        return f"unexpected character {char!r}: names use ASCII letters, digits and '_' (alpha, not \u03b1)"
+    return f"unexpected character {char!r}"
 
 
 def _reduce(code, output, binary, neg):

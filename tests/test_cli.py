@@ -95,3 +95,14 @@ def test_formula_from_a_file_or_standard_input(tmp_path):
     r = run("grad", f"@{tmp_path / 'missing.txt'}")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.startswith("symdiff: error: cannot read the formula from") and "missing.txt" in r.stderr
+
+
+def test_a_formula_may_start_with_a_minus_sign():
+    # plain argparse takes "-x^2" for an unknown option
+    r = run("grad", "-x^2", "--at", "x=3")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[:2] == ["f(x=3) = -9", "df/dx = -6"]
+    r = run("diff", "--wrt", "x", "-x*y")
+    assert r.returncode == 0 and r.stdout.strip() == "d/dx: -y"
+    r = run("grad", "x", "--at", "x=-2", "--bogus")       # real unknown options still fail
+    assert r.returncode == 2 and "unrecognized arguments: --bogus" in r.stderr

@@ -62,6 +62,9 @@ def test_integers_stay_exact():
     ("pi(2)", 1, "unknown function 'pi'"),
     ("x * * y", 5, "expected a number, a name or '('"),
     ("leaky_relu(x)", 1, "takes 2 arguments"),
+    ("1.5e + x", 4, "'e' after a number: an exponent needs digits"),
+    ("2 e", 3, "use '*' to multiply"),
+    ("\u03b1 * x", 1, "names use ASCII letters, digits and '_'"),
 ])
 def test_errors_carry_position_and_caret(text, position, words):
     with pytest.raises(sd.ParseError) as info:
