@@ -9,6 +9,7 @@ compiled by the chosen backend.
 import contextlib
 import gc
 import math
+import numbers
 from collections import Counter
 from dataclasses import dataclass
 
@@ -252,12 +253,19 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
             blocks = [()] + blocks
     what = {"grad": "Gradient", "value_and_grad": "Value and gradient",
             "jacobian": "Jacobian", "hessian": "Hessian"}[kind]
-    subject = problem.texts[0] if len(problem.texts) == 1 else "[" + ", ".join(problem.texts) + "]"
-    title = (f"{what} of {subject}\nwith respect to {', '.join(names)}, by {how}.\n"
-             f"Inputs (call order): {', '.join(s.name for s in problem.inputs)}.")
+    # what a docstring says: long formulas (see formula_text) and lists of names are
+    # shortened; the signature still lists every input
+    subject = problem.texts[0] if len(problem.texts) == 1 else "[" + printing.listing(problem.texts) + "]"
+    title = (f"{what} of {subject}\n"
+             f"with respect to {printing.listing(names, 32)}, by {how}.\n"
+             f"Inputs (call order): {printing.listing((s.name for s in problem.inputs), 32)}.")
     # lowering emits through optimize's Emitter: the program comes out optimized
     program = lower(g, outputs, problem.input_pairs(), kind, labels, title, primal_limit)
     if _wants_checkpoints(checkpoint):
+        if not (checkpoint is True or (isinstance(checkpoint, numbers.Integral) and not isinstance(checkpoint, bool)
+                                       and checkpoint >= 1)):
+            raise ValueError("checkpoint must be True (segments of about sqrt(n) instructions), "
+                             f"a segment length (an int >= 1), or None/False; got {checkpoint!r}")
         if mode != "reverse":
             raise ValueError(f"checkpointing trades memory in reverse mode; this is {mode} mode")
         program = checkpoint_program(program, None if checkpoint is True else int(checkpoint))

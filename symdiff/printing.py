@@ -141,7 +141,7 @@ def function_source(program, dialect="numpy", name=None, decorator=None, extra=(
     name = name or program.name
     lines = [] if decorator is None else [decorator]
     lines.append(f"def {name}({', '.join(program.inputs)}):")
-    lines.append(docstring(program.title + "\n\nReturns (" + ", ".join(program.output_labels) + ").",
+    lines.append(docstring(program.title + "\n\nReturns (" + listing(program.output_labels, 32) + ").",
                            "    "))
     lines.extend("    " + line for line in body_lines(program, dialect))
     lines.append("    return " + return_expression(program, extra))

@@ -8,6 +8,7 @@ import sympy
 
 import symdiff as sd
 from conftest import central_difference, sympy_gradient, sympy_value
+from symdiff.examples import rosenbrock
 
 MODES = ["forward", "reverse"]
 
@@ -268,3 +269,14 @@ def test_exponent_too_big_for_a_float_is_ieee_not_an_overflow_error():
     g = sd.grad("x^(10^400)", backend="python")
     np.testing.assert_array_equal(g(x=1.0), [np.inf])
     np.testing.assert_array_equal(g(x=2.0), [np.inf])
+
+
+def test_docstrings_of_huge_programs_quote_the_formula_shortened():
+    text = rosenbrock(200)
+    source = sd.grad(text, backend="python").source
+    header = source[:source.index("def grad(")]
+    assert text not in header and text[:250] in header
+    assert "x0, x1, x10" in header and "(200 in all)" in header
+    assert len(header) < 1500
+    # the signature still lists every input, in call order
+    assert "def grad(x0, x1, x10, x100, x101," in source and "x99):" in source

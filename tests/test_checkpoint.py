@@ -44,5 +44,8 @@ def test_checkpointed_numba_matches_and_recomputes_visibly():
 def test_checkpoint_needs_reverse_mode():
     with pytest.raises(ValueError, match="reverse mode"):
         sd.grad("sin(x)", mode="forward", checkpoint=True, backend="python")
-    with pytest.raises(ValueError, match="at least 1"):
-        sd.grad("sin(exp(x))", checkpoint=0, backend="python")
+    # a segment length is an int >= 1; 2.5 is not silently 2, "yes" not an int() error
+    for bad in (0, -3, 2.5, "yes"):
+        with pytest.raises(ValueError, match=r"a segment length \(an int >= 1\)"):
+            sd.grad("x*y", checkpoint=bad, backend="python")
+    assert sd.grad("sin(exp(x))", checkpoint=np.int64(1), backend="python")(x=0.0) == pytest.approx(np.cos(1.0))
