@@ -386,11 +386,11 @@ class CompiledFunction:
                             f"{printing.listing(map(repr, missing))} (inputs: {printing.listing(self._names)})")
         arrays = []
         for name, value in zip(self._names, values):
-            try:
-                arrays.append(np.asarray(value, dtype=np.float64))
-            except (TypeError, ValueError):
-                raise TypeError(f"argument {name!r} must be a real number or an array of them, "
-                                f"got {value!r}") from None
+            array = _real_array(value)
+            if array is None:
+                raise TypeError(f"argument {name!r} must be a real number (a float64) or an array "
+                                f"of them, got {printing.shortened(repr(value))}")
+            arrays.append(array)
         return arrays
 
     def __call__(self, *args, **kwargs):
@@ -459,6 +459,27 @@ def _entry(kind, formulas, wrt, mode, backend, parallel, sparse=False, checkpoin
     with _gc_paused():
         built = build(kind, formulas, wrt, mode, sparse=sparse, checkpoint=checkpoint)
         return compile_built(built, backend, parallel)
+
+
+def _real_array(value):
+    """``value`` as a float64 array, or None unless it holds real numbers only.
+
+    Stricter than ``np.asarray(value, dtype=float)``, which reads "1" as 1.0,
+    None as nan and 1j as 1.0; numbers that are objects (Fraction, Decimal,
+    SymPy's) convert with ``float()``.
+    """
+    try:
+        array = np.asarray(value)
+    except (ValueError, OverflowError):      # ragged nested lists, 10**400
+        return None
+    if array.dtype.kind in "biuf":
+        return array.astype(np.float64, copy=False)
+    if array.dtype.kind != "O" or any(x is None or isinstance(x, (str, bytes, complex)) for x in array.flat):
+        return None
+    try:
+        return array.astype(np.float64)
+    except (TypeError, ValueError, OverflowError):     # float() refused an element (sympy.I ...)
+        return None
 
 
 @contextlib.contextmanager

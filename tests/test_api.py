@@ -191,6 +191,14 @@ def test_call_errors_name_the_argument():
         g(1, 2, 3)
     with pytest.raises(TypeError, match="argument 'a' must be a real number"):
         g(a="two", b=1)
+    # what numpy alone would quietly turn into a number: "1" -> 1.0, None -> nan, 1j -> 1.0
+    for bad in (np.array(["1"]), [1.0, None], 1j, np.ones(2, complex), sympy.I, [[1, 2], [3]], 10 ** 400):
+        with pytest.raises(TypeError, match="argument 'b' must be a real number"):
+            g(a=1, b=bad)
+    # numbers that are objects convert exactly as float() does
+    from fractions import Fraction
+    for half in (Fraction(1, 2), sympy.Rational(1, 2), [Fraction(1, 2)], np.float32(0.5), True):
+        np.testing.assert_array_equal(g(a=1, b=half), g(a=1.0, b=np.asarray(half, dtype=float)))
     with pytest.raises(ValueError, match="do not broadcast"):
         g(a=np.ones(3), b=np.ones(4))
 
