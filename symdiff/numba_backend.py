@@ -44,6 +44,14 @@ _JIT_PARALLEL = '@numba.njit(cache=True, error_model="numpy", parallel=True)'
 #: compile of the batch loop, sin/exp chains: 48 statements 0.6 s, 98 1.0 s,
 #: 198 2.6 s, 498 14.7 s (the plain loop: about the scalar kernel's time).
 VECTOR_LIMIT = 100
+#: LLVM vectorises a loop only if it needs at most this many run-time overlap
+#: checks between its arrays: one per output pair and one per (output, input)
+#: pair (measured with numba's LLVM: w*(w-1)/2 + w*r <= 128 for w outputs and r
+#: inputs).  More outputs are written by several loops over the batch, each
+#: storing a group of them (LLVM drops the work a group does not need).
+MEMORY_CHECK_LIMIT = 128
+#: At most this many such loops; beyond, the recomputation outweighs the gain.
+MAX_VECTOR_LOOPS = 4
 _JIT_INLINE = '@numba.njit(cache=True, error_model="numpy", inline="always")'
 
 
@@ -57,10 +65,22 @@ def _vectorisable(program):
     vector kernel is inlined into the loop by numba, which costs compile time
     superlinear in its length.
     """
-    if len(program.body) > VECTOR_LIMIT:
+    if len(program.body) > VECTOR_LIMIT or _output_group_size(program) is None:
         return False
     ops = {op for _, op, args in program.body if not (op == "pow" and args[1] == 2.0)}
     return ops <= VECTOR_SPELLINGS.keys() - {"pow"} and not ops.isdisjoint(VECTOR_FUNCTIONS)
+
+
+def _output_group_size(program):
+    """How many outputs one vectorised loop may store (see ``MEMORY_CHECK_LIMIT``), or
+    None when more than ``MAX_VECTOR_LOOPS`` loops would be needed."""
+    m, r = len(program.outputs), len(program.inputs)
+    w = 0
+    while w < m and (w + 1) * w // 2 + (w + 1) * r <= MEMORY_CHECK_LIMIT:
+        w += 1
+    if w == 0 or -(-m // w) > MAX_VECTOR_LOOPS:
+        return None
+    return w
 
 
 def _trig_arguments(program):
@@ -98,8 +118,8 @@ def _batch_loop(program, parallel, vector=False, checked=False):
     loop = "numba.prange" if parallel else "range"
     call = ", ".join(f"{x}[_i] if _s{j} else _c{j}" for j, x in enumerate(program.inputs))
 
-    def element(kernel, indent):
-        return [f"{indent}_r = {kernel}({call})"] + [f"{indent}out[{o}, _i] = _r[{o}]" for o in range(m)]
+    def element(kernel, indent, outputs=range(m)):
+        return [f"{indent}_r = {kernel}({call})"] + [f"{indent}out[{o}, _i] = _r[{o}]" for o in outputs]
 
     if not vector:
         lines.append(f"    for _i in {loop}(out.shape[1]):")
@@ -111,12 +131,14 @@ def _batch_loop(program, parallel, vector=False, checked=False):
     # over blocks, redoing a failed block, is not vectorised by LLVM here.)
     if checked:
         lines.append("    _bad = 0")
-    lines.append(f"    for _i in {loop}(out.shape[1]):")
-    lines.extend(element(f"_{name}_vector", " " * 8))
+    size = _output_group_size(program)
+    for start in range(0, m, size):
+        lines.append(f"    for _i in {loop}(out.shape[1]):")
+        lines.extend(element(f"_{name}_vector", " " * 8, range(start, min(m, start + size))))
+        if checked and start == 0:
+            lines.append(f"        _bad += 0 if _r[{m}] else 1")
     if checked:
-        lines += [f"        _bad += 0 if _r[{m}] else 1",
-                  "    if _bad:",
-                  f"        for _i in {loop}(out.shape[1]):"]
+        lines += ["    if _bad:", f"        for _i in {loop}(out.shape[1]):"]
         lines.extend(element(name, " " * 12))
     return "\n".join(lines) + "\n"
 

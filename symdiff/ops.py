@@ -172,12 +172,13 @@ CUDA_SPELLINGS = {
 
 
 #: Spellings for the vectorised batch loop of the numba backend: the scalar ones
-#: with sin, cos, exp and log (and sigmoid, through exp) replaced by the
+#: with sin, cos, exp, log and tanh (and sigmoid, through exp) replaced by the
 #: branch-free functions of :mod:`symdiff.vecmath`.  Only programs whose every op
 #: is in this table get a vectorised loop: any other op (pow, tan, ...) is a libm
 #: call, which keeps LLVM from vectorising the loop anyway.
 VECTOR_FUNCTIONS = {"sin": "vec_sin({0})", "cos": "vec_cos({0})", "exp": "vec_exp({0})",
-                    "log": "vec_log({0})", "sigmoid": "1.0 / (1.0 + vec_exp(-{0}))"}
+                    "log": "vec_log({0})", "tanh": "vec_tanh({0})",
+                    "sigmoid": "1.0 / (1.0 + vec_exp(-{0}))"}
 VECTOR_SPELLINGS = {
     **{name: OPS[name].scalar for name in (
         "add", "sub", "neg", "mul", "div", "pow", "sqrt", "max", "min", "Abs", "sign", "floor", "ceiling",

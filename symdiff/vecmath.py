@@ -1,4 +1,4 @@
-"""sin, cos, exp and log that LLVM can vectorise: the numba backend's batch loops.
+"""sin, cos, exp, log and tanh that LLVM can vectorise: the numba backend's batch loops.
 
 Numba calls libm for ``math.sin`` and friends, one element at a time, and a
 loop containing such a call is never vectorised (llvmlite from PyPI has no
@@ -238,6 +238,20 @@ def _vec_log(x):
     return _vec_where((x > 0.0) & (x < float("inf")), v, special)
 
 
+def _vec_tanh(x):
+    """Cephes tanh: a rational function below 0.625, 1 - 2/(exp(2|x|) + 1) above (within 2 ulp)."""
+    z = _vec_fabs(x)
+    s = z * z
+    small = x + x * s * ((((-9.64399179425052238628e-01 * s) - 9.92877231001918586564e+01) * s
+                          - 1.61468768441708447952e+03)
+                         / (((s + 1.12811678491632931402e+02) * s + 2.23548839060100448583e+03) * s
+                            + 4.84406305325125486048e+03))
+    small = _vec_where(z == 0.0, x, small)             # tanh(-0) = -0
+    large = 1.0 - 2.0 / (_vec_exp(z + z) + 1.0)        # exp overflows to inf: 1
+    large = _vec_where(x < 0.0, -large, large)
+    return _vec_where(z >= 0.625, large, small)        # nan: small, which is nan
+
+
 def _vec_intrinsic(body, name):
     """A numba intrinsic float64 -> float64 whose code ``body`` writes inline, no call."""
     def typer(typingctx, x):
@@ -256,6 +270,7 @@ vec_sin = _vec_intrinsic(_vec_sin, "vec_sin")
 vec_cos = _vec_intrinsic(_vec_cos, "vec_cos")
 vec_exp = _vec_intrinsic(_vec_exp, "vec_exp")
 vec_log = _vec_intrinsic(_vec_log, "vec_log")
+vec_tanh = _vec_intrinsic(_vec_tanh, "vec_tanh")
 # --- end kernels ---
 
 
