@@ -17,6 +17,7 @@ import argparse
 import sys
 
 from . import api, printing
+from .display import MAX_NODES
 from .parse import ParseError
 
 EXAMPLES = {
@@ -131,7 +132,8 @@ def cmd_compare(args, out):
 def cmd_graph(args, out):
     from .display import show_graph
     at = _parse_at(args.at or "")
-    picture = show_graph(args.formula, at=at, highlight=args.highlight, path=args.output)
+    picture = show_graph(args.formula, at=at, highlight=args.highlight, path=args.output,
+                         max_nodes=args.max_nodes)
     print(f"wrote {args.output}" + (f"; {picture.equation}" if picture.equation else ""), file=out)
 
 
@@ -208,6 +210,8 @@ def build_parser():
     p.add_argument("--at", required=True, help="the point, e.g. a=2,b=1")
     p.add_argument("--highlight", help="an input whose paths to the output are summed")
     p.add_argument("-o", "--output", required=True, help="picture file: .svg, .png or .pdf")
+    p.add_argument("--max-nodes", type=int, default=MAX_NODES,
+                   help=f"refuse larger graphs, which are not readable (default {MAX_NODES})")
     p.set_defaults(run=cmd_graph)
 
     p = command("check", "check both modes against central finite differences (exit 1 on mismatch)")

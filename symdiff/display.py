@@ -24,6 +24,9 @@ from .rules import local_partials
 _SYMBOLS = {"Add": "+", "Mul": "×", "Pow": "^", "Abs": "abs", "ceiling": "ceil", "Cbrt": "cbrt",
             "Heaviside": "heaviside", "Max": "max", "Min": "min"}
 MAX_PATHS = 24
+#: Largest graph show_graph draws by default: beyond, the picture is unreadable
+#: (and networkx takes minutes).
+MAX_NODES = 150
 
 
 @dataclass
@@ -35,7 +38,7 @@ class GraphPicture:
     edges: dict           # (argument, user) -> local partial derivative value
     paths: list           # highlighted paths: lists of nodes, input first
     path_products: list   # product of edge derivatives along each path
-    derivative: float     # sum of path_products (d output / d highlighted input)
+    derivative: float     # d output / d highlighted input (the sum over all paths)
     equation: str         # e.g. "∂f/∂b = 1·2 + 1·3 = 5"
     figure: object = None
 
@@ -99,7 +102,21 @@ def _paths(g, source, root, users):
     return found
 
 
-def show_graph(f, at, highlight=None, path=None, ax=None, title=None):
+def _path_sum(nodes, edges, source, root):
+    """The sum over all paths from ``source`` to ``root`` of the products of edge values,
+    by one reverse sweep (what reverse mode computes) rather than path by path."""
+    into = {}
+    for (arg, user), d in edges.items():
+        into.setdefault(user, []).append((arg, d))
+    adjoint = dict.fromkeys(nodes, 0.0)
+    adjoint[root] = 1.0
+    for v in sorted(nodes, reverse=True):          # ascending id is a topological order
+        for arg, d in into.get(v, ()):
+            adjoint[arg] += adjoint[v] * d
+    return adjoint[source]
+
+
+def show_graph(f, at, highlight=None, path=None, ax=None, title=None, max_nodes=MAX_NODES):
     """Draw the computational graph of ``f`` at the point ``at``.
 
     >>> pic = show_graph("(a + b) * (b + 1)", at={"a": 2, "b": 1}, highlight="b")
@@ -108,7 +125,8 @@ def show_graph(f, at, highlight=None, path=None, ax=None, title=None):
 
     ``highlight`` names an input whose paths to the output are drawn in
     colour with their products; ``path`` saves the picture (``.svg``,
-    ``.png``, ``.pdf``).  Returns a :class:`GraphPicture`.
+    ``.png``, ``.pdf``).  Returns a :class:`GraphPicture`.  A graph of more
+    than ``max_nodes`` nodes is refused (a ValueError): it would not be readable.
     """
     import matplotlib
     if path is not None and ax is None:
@@ -117,6 +135,9 @@ def show_graph(f, at, highlight=None, path=None, ax=None, title=None):
     import networkx as nx
 
     g, root, nodes, values, edges = graph_values(f, at)
+    if len(nodes) > max_nodes:
+        raise ValueError(f"the graph of {formula_text(f, 60)} has {len(nodes)} nodes, too many to draw "
+                         f"readably (limit {max_nodes}: max_nodes=, --max-nodes on the command line)")
     labels = {v: _label(g, v) for v in nodes}
     users = {}
     for arg, v in edges:
@@ -129,7 +150,7 @@ def show_graph(f, at, highlight=None, path=None, ax=None, title=None):
             raise ValueError(f"{highlight!r} is not a variable of {formula_text(f, 60)}")
         paths = _paths(g, source, root, users)
         products = [float(np.prod([edges[(a, b)] for a, b in zip(p, p[1:])])) for p in paths]
-        derivative = float(sum(products))
+        derivative = float(_path_sum(nodes, edges, source, root))     # all paths, not the first few
         if 0 < len(paths) <= MAX_PATHS:
             terms = " + ".join("·".join(_fmt(edges[(a, b)]) for a, b in zip(p, p[1:])) for p in paths)
             equation = f"∂f/∂{highlight} = {terms} = {_fmt(derivative)}"

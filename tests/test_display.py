@@ -34,6 +34,18 @@ def test_path_sum_equals_the_gradient():
         assert pic.derivative == pytest.approx(g[k], rel=1e-12)
 
 
+def test_more_paths_than_drawn_still_sum_to_the_gradient():
+    # 2^5 = 32 paths from x to the output; the picture lists 25, the derivative is all of them
+    text = "x"
+    for _ in range(5):
+        text = f"sin({text}) + cos({text})"
+    pic = sd.show_graph(text, at={"x": 0.3}, highlight="x")
+    assert len(pic.paths) == 25 and "more than 24 paths" in pic.equation
+    want = sd.grad(text, backend="python")(x=0.3)[0]
+    assert pic.derivative == pytest.approx(want, rel=1e-12)
+    assert sum(pic.path_products) != pytest.approx(want, rel=1e-3)     # the drawn paths alone are not
+
+
 def test_svg_output_and_errors(tmp_path):
     path = tmp_path / "graph.svg"
     sd.show_graph("relu(w*x + b)", at={"w": 2, "x": 1, "b": -0.5}, path=path)
@@ -42,6 +54,10 @@ def test_svg_output_and_errors(tmp_path):
         sd.show_graph("x*y", at={"x": 1, "y": 2}, highlight="z")
     with pytest.raises(TypeError, match="needs a value for 'y'"):
         sd.show_graph("x*y", at={"x": 1})
+    text = " + ".join(f"sin(x{k})" for k in range(80))         # 80 inputs, 80 sines, 79 sums
+    with pytest.raises(ValueError, match="has 239 nodes, too many to draw readably"):
+        sd.show_graph(text, at={f"x{k}": 0.0 for k in range(80)})
+    assert len(sd.show_graph(text, at={f"x{k}": 0.0 for k in range(80)}, max_nodes=300).values) == 239
 
 
 def test_compiled_function_markdown_view():
