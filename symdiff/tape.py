@@ -24,6 +24,7 @@ numbers.
 from dataclasses import dataclass
 from operator import itemgetter
 
+import numba
 import numpy as np
 
 from . import printing
@@ -124,10 +125,12 @@ def encode(program):
 
     Instructions are grouped by level and op when that keeps the value slots
     within twice what program order needs; otherwise (a checkpointed program,
-    whose point is its order) they stay in program order.
+    whose point is its order) they stay in program order.  The per-instruction
+    scans (levels, slot allocation) run compiled (:func:`_levels`,
+    :func:`_allocate`): they are the whole cost on a million instructions.
     """
     inputs, body = program.inputs, program.body
-    k = len(inputs)
+    k, n = len(inputs), len(body)
     constants = {}
 
     def const_slot(value):
@@ -137,94 +140,112 @@ def encode(program):
         return constants[key][0]
 
     # Values by number: input j is j, instruction i's result is k + i, and a
-    # constant is ~slot (negative).  Lists indexed by number beat dicts keyed by
-    # name by a wide margin on a million instructions.
+    # constant is ~slot (negative).
     number = {name: j for j, name in enumerate(inputs)}
-    number.update(zip(map(itemgetter(0), body), range(k, k + len(body))))
-
-    def value(x):
-        return number[x] if x.__class__ is str else ~const_slot(x)
-    operands = [tuple(map(value, ins[2])) for ins in body]
-    outputs = [value(o) for o in program.outputs]
+    number.update(zip(map(itemgetter(0), body), range(k, k + n)))
+    # every operand in program order (constants get slots in order of first use), then
+    # split into first and second operands
+    flat = np.array([number[x] if x.__class__ is str else ~const_slot(x) for ins in body for x in ins[2]],
+                    dtype=np.int64)
+    arity = np.array([len(ins[2]) for ins in body], dtype=np.int64)
+    first = np.cumsum(arity) - arity
+    a = flat[first]
+    b = np.full(n, _NO_OPERAND, dtype=np.int64)
+    binary = arity == 2
+    b[binary] = flat[first[binary] + 1]
+    outputs = np.array([number[o] if o.__class__ is str else ~const_slot(o) for o in program.outputs],
+                       dtype=np.int64)
     first_free = k + len(constants)
-    kept = bytearray(k + len(body))
-    kept[:k] = b"\x01" * k
-    for o in outputs:
-        if o >= 0:
-            kept[o] = 1
-    opcodes = [_OPCODE[ins.op] for ins in body]
+    kept = np.zeros(k + n, dtype=np.bool_)
+    kept[:k] = True
+    kept[outputs[outputs >= 0]] = True
+    opcodes = np.array([_OPCODE[ins.op] for ins in body], dtype=np.int64)
 
-    in_order = list(range(len(body)))
-    slots, n_slots = _allocate(in_order, operands, k, kept, first_free)
-    by_level = _level_order(operands, opcodes, k)
-    level_slots, n_level_slots = _allocate(by_level, operands, k, kept, first_free)
+    in_order = np.arange(n, dtype=np.int64)
+    slots, n_slots = _allocate(in_order, a, b, k, kept, first_free)
+    # by (level, opcode), stable: np.lexsort sorts by its last key first and is stable
+    by_level = np.lexsort((opcodes, _levels(a, b, k))).astype(np.int64)
+    level_slots, n_level_slots = _allocate(by_level, a, b, k, kept, first_free)
     if n_level_slots <= 2 * n_slots + 64:
         order, slots, n_slots = by_level, level_slots, n_level_slots
     else:
         order = in_order
 
-    group_op, group_start = [], []
-    for position, i in enumerate(order):
-        op = opcodes[i]
-        if not group_op or group_op[-1] != op:
-            group_op.append(op)
-            group_start.append(position)
-    group_start.append(len(order))
+    ordered_ops = opcodes[order]
+    starts = np.flatnonzero(np.r_[True, ordered_ops[1:] != ordered_ops[:-1]]) if n else np.zeros(0, np.int64)
+    group_op = ordered_ops[starts]
+    group_start = np.append(starts, n).astype(np.int64)
     init = np.zeros(max(n_slots, 1))
     for slot, value in constants.values():
         init[slot] = value
 
-    def slot(x):
-        return slots[x] if x >= 0 else ~x
-    a, b, t = [], [], []
-    for i in order:
-        xs = operands[i]
-        a.append(slot(xs[0]))
-        b.append(slot(xs[1]) if len(xs) > 1 else 0)
-        t.append(slots[k + i])
-    as_int = lambda xs: np.array(xs, dtype=np.int64)  # noqa: E731
-    return Tape(as_int(group_op), as_int(group_start), as_int(a), as_int(b), as_int(t), init,
-                as_int([slot(o) for o in outputs]))
+    def slot(xs):               # a value's slot; a constant ~slot is its slot
+        result = ~xs
+        named = xs >= 0
+        result[named] = slots[xs[named]]
+        return result
+    b_order = b[order]
+    b_slots = slot(b_order)
+    b_slots[b_order == _NO_OPERAND] = 0
+    return Tape(group_op.astype(np.int64), group_start, slot(a[order]), b_slots, slots[k + order], init,
+                slot(outputs))
 
 
-def _level_order(operands, opcodes, k):
-    """Instruction indices sorted by (level, opcode), level = longest path from the
-    inputs; stable."""
-    level = [0] * (k + len(operands))       # inputs are level 0, and so are constants
-    keys = []
-    for i, xs in enumerate(operands):
+_NO_OPERAND = -(2 ** 62)        # b of a one-operand instruction (constants are ~slot: small negatives)
+
+
+@numba.njit(cache=True)
+def _levels(a, b, k):
+    """Each instruction's level: 1 + the deepest of its operands (inputs and constants: 0)."""
+    level = np.zeros(k + a.shape[0], dtype=np.int64)
+    for i in range(a.shape[0]):
         deepest = 0
-        for x in xs:
-            if x >= 0 and level[x] > deepest:
-                deepest = level[x]
+        x = a[i]
+        if x >= 0 and level[x] > deepest:
+            deepest = level[x]
+        x = b[i]
+        if x >= 0 and level[x] > deepest:
+            deepest = level[x]
         level[k + i] = deepest + 1
-        keys.append((deepest + 1, opcodes[i]))
-    return sorted(range(len(operands)), key=keys.__getitem__)
+    return level[k:]
 
 
-def _allocate(order, operands, k, kept, first_free):
+@numba.njit(cache=True)
+def _allocate(order, a, b, k, kept, first_free):
     """Linear-scan slots for the instructions in ``order``: ``(slot of each value, slots used)``.
 
-    A value's slot is free once the last instruction reading it has run.
+    A value's slot is free once the last instruction reading it has run; freed
+    slots are reused last-freed first.
     """
-    last_read = [-1] * (k + len(operands))
-    for position, i in enumerate(order):
-        for x in operands[i]:
-            if x >= 0:
-                last_read[x] = position
-    slots = list(range(k)) + [0] * len(operands)
-    free, next_slot = [], first_free
-    for position, i in enumerate(order):
-        previous = None
-        for x in operands[i]:               # each operand once, in order
-            if x >= 0 and x != previous and last_read[x] == position and not kept[x]:
-                free.append(slots[x])
-            previous = x
-        if free:
-            slot = free.pop()
+    n = order.shape[0]
+    last_read = np.full(k + n, -1, dtype=np.int64)
+    for position in range(n):
+        i = order[position]
+        if a[i] >= 0:
+            last_read[a[i]] = position
+        if b[i] >= 0:
+            last_read[b[i]] = position
+    slots = np.zeros(k + n, dtype=np.int64)
+    slots[:k] = np.arange(k)
+    free = np.empty(n + 1, dtype=np.int64)      # a stack
+    n_free = 0
+    next_slot = first_free
+    for position in range(n):
+        i = order[position]
+        x = a[i]
+        if x >= 0 and last_read[x] == position and not kept[x]:
+            free[n_free] = slots[x]
+            n_free += 1
+        y = b[i]
+        if y >= 0 and y != x and last_read[y] == position and not kept[y]:
+            free[n_free] = slots[y]
+            n_free += 1
+        if n_free:
+            n_free -= 1
+            slots[k + i] = free[n_free]
         else:
-            slot, next_slot = next_slot, next_slot + 1
-        slots[k + i] = slot
+            slots[k + i] = next_slot
+            next_slot += 1
     return slots, next_slot
 
 
