@@ -294,6 +294,26 @@ def _hessian_entries(g, gradient, xs):
 
 # -- the callable --------------------------------------------------------------------
 _LATEX_NODES = 400      # largest graph whose formula a notebook view renders as LaTeX
+_LATEX_CHARS = 4000     # longest LaTeX it shows: a deep formula's derivative, as a tree, is huge
+
+
+def _latex_parts(problem, wrt):
+    """The notebook view's formulas and derivatives as display LaTeX, where SymPy can and
+    the result is short enough to read."""
+    def shown(latex):
+        return latex if len(latex) <= _LATEX_CHARS else f"\\text{{({len(latex):,} characters of LaTeX, not shown)}}"
+    try:
+        exprs = problem.graph.to_sympy(problem.roots)
+        parts = []
+        for k, expr in enumerate(exprs):
+            name = "f" if len(exprs) == 1 else f"f_{{{k}}}"
+            parts.append(f"$${name} = {shown(sympy.latex(expr))}$$")
+            for w in wrt:
+                d = diff(expr, w)
+                parts.append(f"$$\\frac{{\\partial {name}}}{{\\partial {sympy.latex(w)}}} = {shown(sympy.latex(d))}$$")
+        return parts
+    except (ValueError, RecursionError):     # too deep for SymPy: the source below still shows it
+        return []
 
 
 class CompiledFunction:
@@ -353,13 +373,7 @@ class CompiledFunction:
         parts = [f"**symdiff {self.kind}** ({self.mode} mode, {self.backend} backend), "
                  f"inputs `{printing.listing(self._names, 32)}`"]
         if problem is not None:          # big formulas stay out of LaTeX
-            exprs = problem.graph.to_sympy(problem.roots)
-            for k, expr in enumerate(exprs):
-                name = "f" if len(exprs) == 1 else f"f_{{{k}}}"
-                parts.append(f"$${name} = {sympy.latex(expr)}$$")
-                for w in self.wrt:
-                    d = diff(expr, w)
-                    parts.append(f"$$\\frac{{\\partial {name}}}{{\\partial {sympy.latex(w)}}} = {sympy.latex(d)}$$")
+            parts += _latex_parts(problem, self.wrt)
         shown = self.source if len(self.source) <= 20_000 else self.source[:20_000] + "\n# ... (truncated)"
         parts.append("```python\n" + shown.rstrip() + "\n```")
         return "\n\n".join(parts)

@@ -324,7 +324,29 @@ class Graph:
 
     # -- SymPy in and out --------------------------------------------------------
     def to_sympy(self, roots):
-        """SymPy expressions of the roots (``None`` stays ``0``)."""
+        """SymPy expressions of the roots (``None`` stays ``0``).
+
+        SymPy's own algorithms recurse over expression depth, so a formula
+        nested a few hundred levels deep cannot become a SymPy expression: that
+        is a ValueError saying so (symdiff itself differentiates it fine).
+        """
+        try:
+            return self._to_sympy(roots)
+        except RecursionError:
+            depth = self.depth([r for r in roots if r is not None])
+            raise ValueError(f"this expression is {depth} levels deep, too deep for a SymPy expression "
+                             "(SymPy's algorithms recurse); symdiff's grad, jacobian, hessian and "
+                             "generated source handle it: use those") from None
+
+    def depth(self, roots):
+        """Levels of the deepest root: leaves are 0 (a loop over ids, no recursion)."""
+        level = {}
+        args = self.args
+        for v in self.reachable(roots):
+            level[v] = 1 + max((level[a] for a in args[v]), default=-1)
+        return max((level[r] for r in roots), default=0)
+
+    def _to_sympy(self, roots):
         kind, args, data = self.kind, self.args, self.data
         built = {}
         constant = {}        # node -> True when it has no symbols

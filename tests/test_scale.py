@@ -53,3 +53,17 @@ def test_rosenbrock_10000_gradient():
 def test_cheap_gradient_bound(text):
     program = build("grad", [text], None, "reverse").program
     assert program.operation_count <= 3 * _function_ops(text)
+
+
+def test_too_deep_for_sympy_is_a_clear_error_not_a_recursion_error():
+    # sd.parse and sd.diff return SymPy expressions, and SymPy recurses over depth
+    text = chain(2000)
+    with pytest.raises(ValueError, match="2000 levels deep, too deep for a SymPy expression"):
+        sd.parse(text)
+    with pytest.raises(ValueError, match="too deep for a SymPy expression"):
+        sd.diff(text, "x")
+    # the notebook view leaves the LaTeX out and still shows the code
+    g = sd.grad(chain(150), backend="python")
+    view = g._repr_markdown_()
+    assert "characters of LaTeX, not shown" in view and "def grad(x):" in view
+    assert len(view) < 20_000 + 2_000
