@@ -26,8 +26,16 @@ from .ops import OPS
 from .optimize import Emitter
 from .program import Program
 
-#: Names generated code uses for itself; inputs with these names are renamed.
-RESERVED_IDENTIFIERS = frozenset({"np", "math", "numba", "scipy", "out", "parallel"})
+#: Names generated modules define, import or add as parameters (tests/test_printing.py
+#: reads every kind of generated module to keep this complete); an input with one of
+#: these names, or starting with "_", is renamed in the generated code.
+RESERVED_IDENTIFIERS = frozenset(
+    {"np", "math", "numba", "scipy", "cuda", "out", "parallel", "threads"}
+    | {kind + suffix for kind in ("grad", "value_and_grad", "jacobian", "hessian")      # program names
+       for suffix in ("", "_batch", "_batch_parallel", "_array", "_gufunc", "_gufunc_signature",
+                      "_kernel", "_cuda_array")}
+    | {"tape_run", "tape_scalar", "tape_batch", "tape_batch_parallel"}                    # symdiff.tape
+    | {"VEC_TRIG_LIMIT", "vec_sin", "vec_cos", "vec_exp", "vec_log", "vec_tanh"})          # symdiff.vecmath
 
 
 def to_float(value):
