@@ -21,6 +21,7 @@ import itertools
 import keyword
 import math
 import re
+import unicodedata
 
 from .ops import OPS
 from .optimize import Emitter
@@ -50,7 +51,7 @@ def input_identifiers(names):
     """Valid, distinct Python identifiers for the given input names (kept where possible)."""
     result, used = [], set()
     for k, name in enumerate(names):
-        ident = name
+        ident = unicodedata.normalize("NFKC", name)     # as Python reads identifiers: "ﬁ" is "fi"
         if not ident.isidentifier() or keyword.iskeyword(ident) or ident in RESERVED_IDENTIFIERS \
                 or ident.startswith("_"):
             # generated code keeps names starting with "_" for itself

@@ -150,3 +150,15 @@ def test_an_input_named_like_generated_code_still_works(name):
     want = sd.grad(text.replace(name, "a"), wrt=["a", "y"], backend="python")(a=x, y=2.0)
     g = sd.grad(text, wrt=[name, "y"])
     np.testing.assert_allclose(g(**{name: x, "y": 2.0}), want, rtol=1e-13)
+
+
+def test_sympy_symbol_names_that_are_not_plain_identifiers():
+    import sympy
+    lam, spaced, lig, fi, kw = sympy.symbols("λ x\\ y ﬁ fi lambda")
+    assert spaced.name == "x y"
+    # "x y" is no identifier, "lambda" a keyword, and Python reads "ﬁ" (a ligature) as "fi"
+    f = lam ** 2 * spaced + 2 * lig + 3 * fi + kw
+    point = {"λ": 2.0, "x y": 3.0, "ﬁ": 1.0, "fi": 1.0, "lambda": 5.0}
+    for backend in ("python", "numba"):
+        g = sd.grad(f, wrt=[lam, spaced, lig, fi, kw], backend=backend)
+        np.testing.assert_array_equal(g(**point), [12.0, 4.0, 2.0, 3.0, 1.0])
