@@ -68,6 +68,12 @@ def _as_symbol(item, known):
 
 def resolve_variables(free, wrt):
     """``(wrt symbols, inputs in call order)`` from the formulas' free symbols and ``wrt``."""
+    # inputs are called by name: two symbols of one name (x, and x with positive=True)
+    # cannot both be inputs
+    clash = sorted(n for n, k in Counter(s.name for s in free).items() if k > 1)
+    if clash:
+        raise ValueError(f"two different SymPy symbols are both named {clash[0]!r} (different "
+                         "assumptions?); inputs are called by name: rename one")
     known = {s.name: s for s in free}
     if wrt is None:
         wrt_syms = list(free)
@@ -81,11 +87,13 @@ def resolve_variables(free, wrt):
     dupes = sorted(n for n, k in names.items() if k > 1)
     if dupes:
         raise ValueError(f"wrt names {', '.join(dupes)} more than once")
-    rest = sorted((s for s in free if s.name not in names), key=lambda s: s.name)
+    chosen = set(wrt_syms)
+    rest = sorted((s for s in free if s not in chosen), key=lambda s: s.name)
     inputs = wrt_syms + rest
     clash = sorted(n for n, k in Counter(s.name for s in inputs).items() if k > 1)
-    if clash:
-        raise ValueError(f"two different SymPy symbols are both named {clash[0]!r}")
+    if clash:      # a wrt symbol named like a free symbol of the formula, but not it
+        raise ValueError(f"two different SymPy symbols are both named {clash[0]!r} (different "
+                         "assumptions?); inputs are called by name: rename one")
     return wrt_syms, inputs
 
 

@@ -288,3 +288,13 @@ def test_docstrings_of_huge_programs_quote_the_formula_shortened():
     assert len(header) < 1500
     # the signature still lists every input, in call order
     assert "def grad(x0, x1, x10, x100, x101," in source and "x99):" in source
+
+
+def test_two_sympy_symbols_with_one_name_are_an_error_not_a_silent_zero():
+    plain, positive = sympy.Symbol("x"), sympy.Symbol("x", positive=True)
+    with pytest.raises(ValueError, match="two different SymPy symbols are both named 'x'"):
+        sd.grad(2 * plain + 3 * positive, backend="python")
+    # wrt a symbol the formula does not hold, though it holds one of that name: was [0.]
+    with pytest.raises(ValueError, match="two different SymPy symbols are both named 'x'"):
+        sd.grad(2 * plain, wrt=[positive], backend="python")
+    np.testing.assert_array_equal(sd.grad(2 * plain, wrt=["x"], backend="python")(x=1.0), [2.0])
