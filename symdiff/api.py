@@ -42,7 +42,8 @@ def formula_node(graph, formula):
         return graph.from_sympy(formula)
     if isinstance(formula, (int, float)) and not isinstance(formula, bool):
         return graph.number(formula)
-    raise TypeError(f"a formula must be a str or a SymPy expression, not {type(formula).__name__}")
+    hint = "; several formulas make a jacobian" if isinstance(formula, (list, tuple)) else ""
+    raise TypeError(f"a formula must be a str or a SymPy expression, not {type(formula).__name__}{hint}")
 
 
 def formula_text(formula, limit=300):
@@ -80,6 +81,10 @@ def resolve_variables(free, wrt):
     else:
         if isinstance(wrt, (str, sympy.Symbol)):
             wrt = [w for w in wrt.split(",")] if isinstance(wrt, str) else [wrt]
+        if isinstance(wrt, (set, frozenset, dict)) or not hasattr(wrt, "__iter__"):
+            # a set has no order to give the gradient's entries
+            raise TypeError(f"wrt must be a list (or tuple) of names or SymPy symbols, in the order "
+                            f"the derivatives should come, not a {type(wrt).__name__}")
         wrt_syms = [_as_symbol(w, known) for w in wrt]
         if not wrt_syms:
             raise ValueError("wrt is empty: name at least one variable to differentiate with respect to")

@@ -56,6 +56,13 @@ def _relative_error(a, b):
     return np.where(a == b, 0.0, error)
 
 
+def _number(at, name):
+    try:
+        return float(at[name])
+    except (TypeError, ValueError):
+        raise TypeError(f"at[{name!r}] must be a real number, got {at[name]!r}") from None
+
+
 def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6):
     """Compare forward mode, reverse mode and central finite differences at a point.
 
@@ -66,10 +73,12 @@ def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6):
     The error is relative, scaled by ``max(1, |value|)`` so that derivatives
     near zero are judged absolutely.  ``at`` must give every input.
     """
+    if at is not None and not isinstance(at, dict):
+        raise TypeError(f"at must be a dict of variable values, e.g. {{'x': 1.0}}, not a {type(at).__name__}")
     at = dict(at or {})
     modes = {mode: value_and_grad(f, wrt=wrt, mode=mode, backend="python") for mode in ("forward", "reverse")}
     fn = modes["reverse"]
-    point = {s.name: float(at[s.name]) if s.name in at else None for s in fn.inputs}
+    point = {s.name: _number(at, s.name) if s.name in at else None for s in fn.inputs}
     missing = [k for k, v in point.items() if v is None]
     if missing:
         raise TypeError(f"check_grad needs a value for {listing(map(repr, missing))} in at=")

@@ -210,6 +210,12 @@ def test_build_errors():
         sd.grad("x", backend="fortran")
     with pytest.raises(ValueError, match="more than once"):
         sd.grad("x*y", wrt=["x", "x"], backend="python")
+    # a set has no order for the gradient's entries (it would vary with PYTHONHASHSEED)
+    for bad in ({"x", "y"}, 3):
+        with pytest.raises(TypeError, match="wrt must be a list"):
+            sd.grad("x*y", wrt=bad, backend="python")
+    with pytest.raises(TypeError, match="several formulas make a jacobian"):
+        sd.grad(["x*y", "y"], backend="python")
     with pytest.raises(ValueError, match="'sin' is a function or constant"):
         sd.grad("x", wrt=["sin"], backend="python")
     with pytest.raises(sd.ParseError):

@@ -83,6 +83,10 @@ def test_check_grad_agrees_and_reports():
     assert "largest relative error" in str(check)
     with pytest.raises(TypeError, match="needs a value for 'y'"):
         sd.check_grad("x*y", at={"x": 1})
+    with pytest.raises(TypeError, match="at must be a dict"):
+        sd.check_grad("x*y", at=[1, 2])
+    with pytest.raises(TypeError, match=r"at\['x'\] must be a real number, got 'a'"):
+        sd.check_grad("x*y", at={"x": "a", "y": 2})
 
 
 def test_check_grad_catches_a_wrong_derivative_at_a_kink():
