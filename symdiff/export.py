@@ -18,7 +18,7 @@ def export_source(fn):
     program = getattr(fn, "program", None)
     if program is None:
         raise TypeError(f"export takes a function made by symdiff (grad, jacobian ...), not {fn!r}")
-    return module_source(program, standalone=True)
+    return module_source(program, standalone=True, sparsity=getattr(fn, "sparsity", None))
 
 
 def export(fn, path):

@@ -227,12 +227,14 @@ def uses_tape(program, limit=None):
             or len(program.outputs) > MAX_ARGS)
 
 
-def module_source(program, standalone=True, limit=None):
+def module_source(program, standalone=True, limit=None, sparsity=None):
     """The numba module for ``program``.
 
     A standalone module (for export) carries the tape executor's source when
     it needs it; otherwise a tape module imports the executor from symdiff,
-    whose compiled code numba caches once per machine.
+    whose compiled code numba caches once per machine.  With ``sparsity``
+    (rows, cols, shape: the outputs are a sparse matrix's nonzeros) the module
+    holds the pattern as SPARSE_ROWS, SPARSE_COLS and SPARSE_SHAPE.
     """
     if uses_tape(program, limit):
         functions = tape.module_functions(program, tape.encode(program))
@@ -255,6 +257,15 @@ def module_source(program, standalone=True, limit=None):
               f"        float64 array of shape ({len(program.outputs)}, *S). parallel=True runs the loop on all cores.\n"
               f"    {name}({args})\n"
               f"        {scalar}")
+    if sparsity is not None:
+        rows, cols, shape = sparsity
+        functions = functions + ["\n".join([
+            tape.array_literal("SPARSE_ROWS", rows, "int64"),
+            tape.array_literal("SPARSE_COLS", cols, "int64"),
+            f"SPARSE_SHAPE = {tuple(shape)!r}"]) + "\n"]
+        header += (f"\n\nThe outputs are the nonzeros of a sparse {shape[0]} x {shape[1]} matrix, entry k at\n"
+                   f"(SPARSE_ROWS[k], SPARSE_COLS[k]): with values = {name}_array(...),\n"
+                   f"    scipy.sparse.csr_matrix((values, (SPARSE_ROWS, SPARSE_COLS)), shape=SPARSE_SHAPE)")
     return printing.module_source(header, functions)
 
 

@@ -249,7 +249,7 @@ def _allocate(order, a, b, k, kept, first_free):
     return slots, next_slot
 
 
-def _array_literal(name, values, dtype):
+def array_literal(name, values, dtype):
     """``name = <the array>`` as one hex string literal, decoded with numpy alone.
 
     A list literal of 10^5 numbers costs Python a second to compile; a string
@@ -269,13 +269,13 @@ def module_functions(program, tape):
     """Data and plain-Python entry points of a tape module (the executor comes separately)."""
     name, k, m = program.name, len(program.inputs), len(program.outputs)
     data = "\n".join([
-        _array_literal("_GROUP_OP", tape.group_op, "int64"),
-        _array_literal("_GROUP_START", tape.group_start, "int64"),
-        _array_literal("_A", tape.a, "int64"),
-        _array_literal("_B", tape.b, "int64"),
-        _array_literal("_T", tape.t, "int64"),
-        _array_literal("_INIT", tape.init, "float64"),
-        _array_literal("_OUT_SLOTS", tape.out_slots, "int64"),
+        array_literal("_GROUP_OP", tape.group_op, "int64"),
+        array_literal("_GROUP_START", tape.group_start, "int64"),
+        array_literal("_A", tape.a, "int64"),
+        array_literal("_B", tape.b, "int64"),
+        array_literal("_T", tape.t, "int64"),
+        array_literal("_INIT", tape.init, "float64"),
+        array_literal("_OUT_SLOTS", tape.out_slots, "int64"),
         "_TAPE = (_GROUP_OP, _GROUP_START, _A, _B, _T, _INIT, _OUT_SLOTS)",
     ]) + "\n"
     scalar = f'''def {name}(*args):

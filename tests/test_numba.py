@@ -142,16 +142,16 @@ def tape_scalar_call(encoded, x):
 
 
 def test_tape_arrays_are_written_as_hex_and_read_back_bit_for_bit():
-    from symdiff.tape import _array_literal
+    from symdiff.tape import array_literal
     namespace = {"np": np}
     floats = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324, 1.5, -2.0 ** 1000])
-    exec(_array_literal("F", floats, "float64"), namespace)
+    exec(array_literal("F", floats, "float64"), namespace)
     assert namespace["F"].tobytes() == floats.tobytes()           # -0.0 and nan bits included
     assert namespace["F"].flags.writeable                          # same numba type as before
     ints = np.array([0, 7, 2 ** 31 - 1])
-    exec(_array_literal("I", ints, "int64"), namespace)
+    exec(array_literal("I", ints, "int64"), namespace)
     assert namespace["I"].dtype == np.int64 and namespace["I"].tolist() == ints.tolist()
     wide = np.array([-1, 2 ** 40])
-    line = _array_literal("W", wide, "int64")
+    line = array_literal("W", wide, "int64")
     exec(line, namespace)
     assert '"<i8"' in line and namespace["W"].tolist() == wide.tolist()

@@ -135,6 +135,9 @@ def test_every_name_generated_modules_rely_on_is_reserved_for_inputs():
         sources.append(numba_backend.module_source(program, limit=0))              # tape, standalone
         sources.append(numba_backend.module_source(program, standalone=False, limit=0))
         sources.append(cuda_backend.module_source(program))
+        if kind in ("jacobian", "hessian"):
+            sparse = build(kind, formulas, ["x", "y"], "reverse", sparse=True)
+            sources.append(numba_backend.module_source(sparse.program, sparsity=sparse.sparsity))
         plain = build(kind, ["tan(x)*y", "x - y"] if kind == "jacobian" else ["tan(x)*y"], ["x", "y"],
                       "reverse").program
         sources.append(numba_backend.module_source(plain))                         # plain loop

@@ -71,3 +71,21 @@ def test_large_banded_hessian_numba():
     # x = 0.5 everywhere: diagonal 1200*0.25 - 400*0.5 + 2 = 102 (+200 past the first)
     d = matrix.diagonal()
     assert d[0] == pytest.approx(102.0) and d[1] == pytest.approx(302.0) and d[-1] == pytest.approx(200.0)
+
+
+def test_an_exported_sparse_hessian_carries_its_pattern(tmp_path):
+    import importlib
+    import sys
+    H = sd.hessian(rosenbrock(6), sparse=True)
+    path = sd.export(H, tmp_path / "sparse_hessian.py")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        module = importlib.import_module("sparse_hessian")
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert "scipy.sparse.csr_matrix((values, (SPARSE_ROWS, SPARSE_COLS)), shape=SPARSE_SHAPE)" in module.__doc__
+    point = {f"x{i}": 0.1 * i for i in range(6)}
+    values = module.hessian_array(*[point[s.name] for s in H.inputs])
+    rebuilt = scipy.sparse.csr_matrix((values, (module.SPARSE_ROWS, module.SPARSE_COLS)), shape=module.SPARSE_SHAPE)
+    np.testing.assert_array_equal(rebuilt.toarray(), H(**point).toarray())
+    assert "import symdiff" not in path.read_text() and "from symdiff" not in path.read_text()
