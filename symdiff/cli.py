@@ -113,7 +113,8 @@ def cmd_source(args, out):
 
 def cmd_export(args, out):
     from .export import export
-    built = api.build(args.kind, _formulas(args, args.kind == "jacobian"), _wrt(args.wrt), args.mode)
+    built = api.build(args.kind, _formulas(args, args.kind == "jacobian"), _wrt(args.wrt), args.mode,
+                      sparse=args.sparse)
     path = export(built, args.output)
     inputs = built.program.inputs
     shown = printing.listing(inputs)
@@ -199,6 +200,8 @@ def build_parser():
     p.add_argument("--mode", default="auto", choices=api.MODES)
     p.add_argument("--kind", default="grad", choices=api.KINDS,
                    help="what to export; a jacobian takes formulas separated by ';'")
+    p.add_argument("--sparse", action="store_true",
+                   help="jacobian or hessian: export only the structural nonzeros, and their pattern")
     p.set_defaults(run=cmd_export)
 
     p = command("compare", "forward vs reverse mode: operations, sweeps, memory, time, recommendation")

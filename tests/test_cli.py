@@ -106,3 +106,13 @@ def test_a_formula_may_start_with_a_minus_sign():
     assert r.returncode == 0 and r.stdout.strip() == "d/dx: -y"
     r = run("grad", "x", "--at", "x=-2", "--bogus")       # real unknown options still fail
     assert r.returncode == 2 and "unrecognized arguments: --bogus" in r.stderr
+
+
+def test_export_a_sparse_hessian(tmp_path):
+    out = tmp_path / "hess.py"
+    r = run("export", "x^2*y + y^3", "--kind", "hessian", "--sparse", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert "SPARSE_SHAPE = (2, 2)" in text and "hessian_array(x, y)" in text
+    r = run("export", "x^2*y", "--sparse", "-o", str(tmp_path / "g.py"))
+    assert r.returncode == 2 and "sparse=True is for jacobian and hessian" in r.stderr
