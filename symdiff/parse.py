@@ -16,6 +16,9 @@ from .graph import Graph
 from .ops import LANGUAGE_CONSTANTS, LANGUAGE_FUNCTIONS
 
 
+_SHOWN = 60        # characters of a long line shown on each side of an error
+
+
 class ParseError(ValueError):
     """Malformed formula text.
 
@@ -36,6 +39,12 @@ class ParseError(ValueError):
         end = self.text.find("\n", start)
         line = self.text[start:] if end < 0 else self.text[start:end]
         column = self.position - 1 - start
+        if len(line) > 2 * _SHOWN + 8:        # a long line: the part around the problem
+            left = max(0, column - _SHOWN)
+            right = min(len(line), column + _SHOWN)
+            prefix = "... " if left > 0 else ""
+            line = prefix + line[left:right] + (" ..." if right < len(line) else "")
+            column = column - left + len(prefix)
         return f"{self.reason} (at position {self.position})\n  {line}\n  {' ' * column}^"
 
 

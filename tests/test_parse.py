@@ -136,3 +136,14 @@ def test_huge_powers_neither_hang_nor_crash():
     g = sd.value_and_grad("x * 9^9^9", backend="python")
     value, gradient = g(x=1.0)
     assert value == float("inf") and gradient[0] == float("inf")
+
+
+def test_error_in_a_long_line_shows_the_part_around_it():
+    text = " + ".join(f"x{i}" for i in range(20_000)) + " + )"
+    with pytest.raises(sd.ParseError) as info:
+        sd.parse(text)
+    message = str(info.value)
+    assert len(message) < 300 and info.value.position == len(text)
+    line, caret = message.splitlines()[-2:]
+    assert line.startswith("  ... ") and line.endswith("x19999 + )")
+    assert caret.index("^") == len(line) - 1          # still under the ')'
