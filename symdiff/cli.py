@@ -67,11 +67,11 @@ def _formulas(args, several):
 def _read_formula(text, stdin):
     """The formula itself, read from a file for ``@path`` and from ``stdin`` for ``-``."""
     if text == "-":
-        return stdin.read()
+        return stdin.read().removeprefix("\ufeff")
     if text.startswith("@"):
         path = text[1:]
         try:
-            with open(path, encoding="utf-8") as f:
+            with open(path, encoding="utf-8-sig") as f:     # a byte-order mark is no character
                 return f.read()
         except OSError as e:
             raise UsageError(f"cannot read the formula from {path!r}: {e.strerror}") from None

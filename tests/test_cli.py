@@ -92,6 +92,14 @@ def test_formula_from_a_file_or_standard_input(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"wrote {tmp_path / 'rosenbrock_grad.py'} (grad, reverse mode, ")
     assert r.stdout.rstrip().endswith("inputs x0, x1, x10, x100, x1000, x1001, x1002, x1003, ... (5000 in all))")
+    # a file saved with a byte-order mark and Windows line ends, and the same on standard input
+    windows = tmp_path / "windows.txt"
+    windows.write_bytes("\ufeff(a+b)*\r\n(b+1)\r\n".encode("utf-8"))
+    r = run("grad", f"@{windows}", "--at", "a=2,b=1")
+    assert r.returncode == 0 and r.stdout.splitlines()[0] == "f(a=2, b=1) = 6", r.stderr
+    r = subprocess.run([sys.executable, "-m", "symdiff.cli", "grad", "-", "--at", "a=2,b=1"],
+                       input=windows.read_bytes(), capture_output=True)
+    assert r.returncode == 0 and r.stdout.decode().splitlines()[0] == "f(a=2, b=1) = 6", r.stderr
     r = run("grad", f"@{tmp_path / 'missing.txt'}")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.startswith("symdiff: error: cannot read the formula from") and "missing.txt" in r.stderr
