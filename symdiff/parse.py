@@ -228,7 +228,14 @@ def parse_to_graph(text, graph):
             fail(f"expected an operator but found {_describe(kind, tok)}{hint}", i)
 
 
+# typographic characters pasted from papers and web pages, and what to type instead
+_LOOKALIKES = {"\u2212": "-", "\u2013": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u00f7": "/",
+               "\u00b2": "^2", "\u00b3": "^3"}
+
+
 def _unexpected(char):
+    if char in _LOOKALIKES:
+        return f"unexpected character {char!r}: type {_LOOKALIKES[char]!r}"
     if char.isalpha():
         return f"unexpected character {char!r}: names use ASCII letters, digits and '_' (alpha, not \u03b1)"
     return f"unexpected character {char!r}"

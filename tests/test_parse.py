@@ -65,6 +65,8 @@ def test_integers_stay_exact():
     ("1.5e + x", 4, "'e' after a number: an exponent needs digits"),
     ("2 e", 3, "use '*' to multiply"),
     ("\u03b1 * x", 1, "names use ASCII letters, digits and '_'"),
+    ("x \u2212 y", 3, "unexpected character '\u2212': type '-'"),      # pasted from a paper
+    ("x\u00b2", 2, "type '^2'"),
 ])
 def test_errors_carry_position_and_caret(text, position, words):
     with pytest.raises(sd.ParseError) as info:
