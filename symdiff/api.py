@@ -69,12 +69,7 @@ def _as_symbol(item, known):
 
 def resolve_variables(free, wrt):
     """``(wrt symbols, inputs in call order)`` from the formulas' free symbols and ``wrt``."""
-    # inputs are called by name: two symbols of one name (x, and x with positive=True)
-    # cannot both be inputs
-    clash = sorted(n for n, k in Counter(s.name for s in free).items() if k > 1)
-    if clash:
-        raise ValueError(f"two different SymPy symbols are both named {clash[0]!r} (different "
-                         "assumptions?); inputs are called by name: rename one")
+    _check_distinct_names(free)
     known = {s.name: s for s in free}
     if wrt is None:
         wrt_syms = list(free)
@@ -95,11 +90,17 @@ def resolve_variables(free, wrt):
     chosen = set(wrt_syms)
     rest = sorted((s for s in free if s not in chosen), key=lambda s: s.name)
     inputs = wrt_syms + rest
-    clash = sorted(n for n, k in Counter(s.name for s in inputs).items() if k > 1)
-    if clash:      # a wrt symbol named like a free symbol of the formula, but not it
+    _check_distinct_names(inputs)      # a wrt symbol named like one of the formula's, but not it
+    return wrt_syms, inputs
+
+
+def _check_distinct_names(symbols):
+    """Inputs are called by name: two symbols of one name (x, and x with positive=True)
+    cannot both be inputs."""
+    clash = sorted(n for n, k in Counter(s.name for s in symbols).items() if k > 1)
+    if clash:
         raise ValueError(f"two different SymPy symbols are both named {clash[0]!r} (different "
                          "assumptions?); inputs are called by name: rename one")
-    return wrt_syms, inputs
 
 
 @dataclass
@@ -220,7 +221,11 @@ def build(kind, formulas, wrt=None, mode="auto", sparse=False, checkpoint=None):
 
 
 def _build(kind, formulas, wrt, mode, sparse, checkpoint):
+    # arguments are checked before any work: building a large program takes seconds
     _check_mode(mode)
+    if sparse and kind not in ("jacobian", "hessian"):
+        raise ValueError("sparse=True is for jacobian and hessian")
+    _check_checkpoint(checkpoint)
     problem = prepare(formulas, wrt)
     g, roots, xs = problem.graph, problem.roots, problem.wrt_nodes
     primal_limit = len(g)
@@ -233,6 +238,8 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
             mode = "reverse"          # one output: the cost model always picks reverse
         else:
             mode = choose_mode(g, roots, xs)
+    if _wants_checkpoints(checkpoint) and mode != "reverse":
+        raise ValueError(f"checkpointing trades memory in reverse mode; this is {mode} mode")
     if kind == "hessian":
         gradient = derivative_nodes(g, roots, xs, mode)
         entries = _hessian_entries(g, [gradient.get((0, j), g.zero) for j in range(n)], xs)
@@ -243,8 +250,6 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
         shape = (len(roots), n)
         how = f"{mode} mode"
     if sparse:
-        if kind not in ("jacobian", "hessian"):
-            raise ValueError("sparse=True is for jacobian and hessian")
         pattern = sorted(entries)
         outputs = [entries[k] for k in pattern]
         blocks = [(len(pattern),)]
@@ -275,12 +280,6 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
     # lowering emits through optimize's Emitter: the program comes out optimized
     program = lower(g, outputs, problem.input_pairs(), kind, labels, title, primal_limit)
     if _wants_checkpoints(checkpoint):
-        if not (checkpoint is True or (isinstance(checkpoint, numbers.Integral) and not isinstance(checkpoint, bool)
-                                       and checkpoint >= 1)):
-            raise ValueError("checkpoint must be True (segments of about sqrt(n) instructions), "
-                             f"a segment length (an int >= 1), or None/False; got {checkpoint!r}")
-        if mode != "reverse":
-            raise ValueError(f"checkpointing trades memory in reverse mode; this is {mode} mode")
         program = checkpoint_program(program, None if checkpoint is True else int(checkpoint))
     check(program)
     return Built(kind, program, problem, mode, blocks, sparsity)
@@ -288,6 +287,14 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
 
 def _wants_checkpoints(checkpoint):
     return checkpoint is not None and checkpoint is not False     # 0 is an (invalid) length
+
+
+def _check_checkpoint(checkpoint):
+    if _wants_checkpoints(checkpoint) and not (
+            checkpoint is True or (isinstance(checkpoint, numbers.Integral) and not isinstance(checkpoint, bool)
+                                   and checkpoint >= 1)):
+        raise ValueError("checkpoint must be True (segments of about sqrt(n) instructions), "
+                         f"a segment length (an int >= 1), or None/False; got {checkpoint!r}")
 
 
 def _hessian_entries(g, gradient, xs):
