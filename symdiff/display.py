@@ -49,11 +49,15 @@ def _fmt(x):
     return f"{x:.4g}"
 
 
-def graph_values(f, at):
-    """(graph, root, nodes, values, edges) of formula ``f`` at the point ``at``."""
+def graph_values(f, at, max_nodes=None):
+    """(graph, root, nodes, values, edges) of formula ``f`` at the point ``at``; a graph of
+    more than ``max_nodes`` nodes is a ValueError, raised before any partial is built."""
     g = Graph()
     root = formula_node(g, f)
     nodes = [v for v in g.reachable([root]) if not g.is_constant(v)]
+    if max_nodes is not None and len(nodes) > max_nodes:
+        raise ValueError(f"the graph of {formula_text(f, 60)} has {len(nodes)} nodes, too many to draw "
+                         f"readably (limit {max_nodes}: max_nodes=, --max-nodes on the command line)")
     partials = {v: local_partials(g, v) for v in nodes if g.args[v]}
     wanted = list(nodes)
     edge_keys = []
@@ -134,10 +138,7 @@ def show_graph(f, at, highlight=None, path=None, ax=None, title=None, max_nodes=
     import matplotlib.pyplot as plt
     import networkx as nx
 
-    g, root, nodes, values, edges = graph_values(f, at)
-    if len(nodes) > max_nodes:
-        raise ValueError(f"the graph of {formula_text(f, 60)} has {len(nodes)} nodes, too many to draw "
-                         f"readably (limit {max_nodes}: max_nodes=, --max-nodes on the command line)")
+    g, root, nodes, values, edges = graph_values(f, at, max_nodes)
     labels = {v: _label(g, v) for v in nodes}
     users = {}
     for arg, v in edges:
