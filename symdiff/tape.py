@@ -22,6 +22,7 @@ numbers.
 """
 
 from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 
 import numba
@@ -143,18 +144,18 @@ def encode(program):
     # constant is ~slot (negative).
     number = {name: j for j, name in enumerate(inputs)}
     number.update(zip(map(itemgetter(0), body), range(k, k + n)))
-    # every operand in program order (constants get slots in order of first use), then
-    # split into first and second operands
-    flat = np.array([number[x] if x.__class__ is str else ~const_slot(x) for ins in body for x in ins[2]],
-                    dtype=np.int64)
+    # every operand in program order, then the outputs (constants get slots in order of
+    # first use), split into first operands, second operands and outputs
+    values = np.array([number[x] if x.__class__ is str else ~const_slot(x)
+                       for x in chain(chain.from_iterable(map(itemgetter(2), body)), program.outputs)],
+                      dtype=np.int64)
     arity = np.array([len(ins[2]) for ins in body], dtype=np.int64)
     first = np.cumsum(arity) - arity
-    a = flat[first]
+    a = values[first]
     b = np.full(n, _NO_OPERAND, dtype=np.int64)
     binary = arity == 2
-    b[binary] = flat[first[binary] + 1]
-    outputs = np.array([number[o] if o.__class__ is str else ~const_slot(o) for o in program.outputs],
-                       dtype=np.int64)
+    b[binary] = values[first[binary] + 1]
+    outputs = values[int(arity.sum()):]
     first_free = k + len(constants)
     kept = np.zeros(k + n, dtype=np.bool_)
     kept[:k] = True
@@ -187,8 +188,7 @@ def encode(program):
     b_order = b[order]
     b_slots = slot(b_order)
     b_slots[b_order == _NO_OPERAND] = 0
-    return Tape(group_op.astype(np.int64), group_start, slot(a[order]), b_slots, slots[k + order], init,
-                slot(outputs))
+    return Tape(group_op, group_start, slot(a[order]), b_slots, slots[k + order], init, slot(outputs))
 
 
 _NO_OPERAND = -(2 ** 62)        # b of a one-operand instruction (constants are ~slot: small negatives)
