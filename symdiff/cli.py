@@ -116,10 +116,8 @@ def cmd_export(args, out):
     built = api.build(args.kind, _formulas(args, args.kind == "jacobian"), _wrt(args.wrt), args.mode,
                       sparse=args.sparse)
     path = export(built, args.output)
-    inputs = built.program.inputs
-    shown = printing.listing(inputs)
     print(f"wrote {path} ({built.kind}, {built.mode} mode, {len(built.program.body)} lines; "
-          f"inputs {shown})", file=out)
+          f"inputs {printing.listing(built.program.inputs)})", file=out)
 
 
 def cmd_compare(args, out):
