@@ -383,7 +383,7 @@ class CompiledFunction:
         return getattr(self.module, self.kind + "_gufunc_signature")
 
     def __repr__(self):
-        formulas = printing.shortened(", ".join(self.formulas))
+        formulas = formula_text(", ".join(self.formulas), 80)
         return (f"<symdiff {self.kind} of {formulas} wrt {printing.listing(s.name for s in self.wrt)}"
                 f" ({self.mode} mode, {self.backend} backend)>")
 
@@ -423,7 +423,7 @@ class CompiledFunction:
             array = _real_array(value)
             if array is None:
                 raise TypeError(f"argument {name!r} must be a real number (a float64) or an array "
-                                f"of them, got {printing.shortened(repr(value))}")
+                                f"of them, got {formula_text(repr(value), 80)}")
             arrays.append(array)
         return arrays
 

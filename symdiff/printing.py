@@ -98,14 +98,6 @@ def listing(items, limit=8):
     return ", ".join(items[:limit]) + f", ... ({len(items)} in all)"
 
 
-def shortened(text, limit=80):
-    """``text`` cut to about ``limit`` characters (``...`` in the middle) for one-line messages."""
-    if len(text) <= limit:
-        return text
-    half = (limit - 5) // 2
-    return f"{text[:half]} ... {text[-half:]}"
-
-
 def tuple_expression(items):
     """Python source of a tuple of the given expressions: ``()``, ``(a,)``, ``(a, b)``."""
     items = list(items)
