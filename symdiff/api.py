@@ -420,6 +420,9 @@ class CompiledFunction:
                             f"{printing.listing(map(repr, missing))} (inputs: {printing.listing(self._names)})")
         arrays = []
         for name, value in zip(self._names, values):
+            if isinstance(value, np.ma.MaskedArray):      # np.asarray would drop the mask silently
+                raise TypeError(f"argument {name!r} is a masked array, and masks are not applied here: "
+                                f"pass {name}.filled(np.nan) to get nan where it is masked")
             array = _real_array(value)
             if array is None:
                 raise TypeError(f"argument {name!r} must be a real number (a float64) or an array "

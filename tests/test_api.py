@@ -201,6 +201,9 @@ def test_call_errors_name_the_argument():
         np.testing.assert_array_equal(g(a=1, b=half), g(a=1.0, b=np.asarray(half, dtype=float)))
     with pytest.raises(ValueError, match="do not broadcast"):
         g(a=np.ones(3), b=np.ones(4))
+    # np.asarray drops a mask: the masked entry's hidden value would come out as a number
+    with pytest.raises(TypeError, match=r"argument 'b' is a masked array.*b.filled\(np.nan\)"):
+        g(a=1, b=np.ma.array([1.0, 2.0], mask=[False, True]))
 
 
 def test_build_errors():
