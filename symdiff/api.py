@@ -52,6 +52,39 @@ def formula_text(formula, limit=300):
     return text if len(text) <= limit else text[:limit - 5] + " ..."
 
 
+def point_values(at, names, where):
+    """The values the dict ``at`` gives the variables ``names``, as floats, in that order.
+
+    A TypeError unless ``at`` gives exactly those variables, each a real
+    number.  ``where`` starts the message: ``"show_graph: at="`` in the
+    library, ``"--at"`` on the command line.  A value for a name the formula
+    does not have is an error, not ignored: it is usually a typo for one that
+    is missing.
+    """
+    if not isinstance(at, dict):
+        raise TypeError(f"{where} must be a dict of variable values, e.g. {{'x': 1.0}}, "
+                        f"not a {type(at).__name__}")
+    variables = (f"the formula's variables: {printing.listing(names)}" if names
+                 else "the formula has no variables")
+    missing = [name for name in names if name not in at]
+    if missing:
+        raise TypeError(f"{where} needs a value for {printing.listing(map(repr, missing))} ({variables})")
+    known = set(names)
+    unknown = [name for name in at if name not in known]
+    if unknown:
+        raise TypeError(f"{where} gives {printing.listing(map(repr, unknown))}, which "
+                        f"{'is not a variable' if len(unknown) == 1 else 'are not variables'} "
+                        f"of the formula ({variables})")
+    values = []
+    for name in names:
+        value = at[name]
+        number = _real_array(value) if not isinstance(value, str) else None
+        if number is None or number.shape != ():
+            raise TypeError(f"{where} gives {name} = {formula_text(repr(value), 60)}; it must be a real number")
+        values.append(float(number))
+    return values
+
+
 def _as_symbol(item, known):
     if isinstance(item, sympy.Symbol):
         return item

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .api import value_and_grad
+from .api import point_values, value_and_grad
 from .printing import listing
 
 
@@ -56,13 +56,6 @@ def _relative_error(a, b):
     return np.where(a == b, 0.0, error)
 
 
-def _number(at, name):
-    try:
-        return float(at[name])
-    except (TypeError, ValueError):
-        raise TypeError(f"at[{name!r}] must be a real number, got {at[name]!r}") from None
-
-
 def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6):
     """Compare forward mode, reverse mode and central finite differences at a point.
 
@@ -73,18 +66,10 @@ def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6):
     The error is relative, scaled by ``max(1, |value|)`` so that derivatives
     near zero are judged absolutely.  ``at`` must give every input.
     """
-    if at is not None and not isinstance(at, dict):
-        raise TypeError(f"at must be a dict of variable values, e.g. {{'x': 1.0}}, not a {type(at).__name__}")
-    at = dict(at or {})
     modes = {mode: value_and_grad(f, wrt=wrt, mode=mode, backend="python") for mode in ("forward", "reverse")}
     fn = modes["reverse"]
-    point = {s.name: _number(at, s.name) if s.name in at else None for s in fn.inputs}
-    missing = [k for k, v in point.items() if v is None]
-    if missing:
-        raise TypeError(f"check_grad needs a value for {listing(map(repr, missing))} in at=")
-    unknown = sorted(set(at) - set(point))
-    if unknown:
-        raise TypeError(f"check_grad got unknown variables {listing(map(repr, unknown))}")
+    names = [s.name for s in fn.inputs]
+    point = dict(zip(names, point_values({} if at is None else at, names, "check_grad: at=")))
     forward = modes["forward"](**point)[1]
     reverse = fn(**point)[1]
     numeric = []

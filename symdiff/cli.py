@@ -78,6 +78,15 @@ def _read_formula(text, stdin):
     return text
 
 
+def _point(args):
+    """The ``--at`` values, checked against the formula's variables (for commands that pass
+    them on as a dict: the messages then say --at, not the library's at=)."""
+    at = _parse_at(args.at or "")
+    problem = api.prepare([args.formula], _wrt(getattr(args, "wrt", None)))
+    api.point_values(at, [s.name for s in problem.inputs], "--at")
+    return at
+
+
 def _number(x):
     return f"{float(x):.15g}"
 
@@ -85,7 +94,8 @@ def _number(x):
 def cmd_grad(args, out):
     fn = api.value_and_grad(args.formula, wrt=_wrt(args.wrt), mode=args.mode, backend=args.backend)
     at = _parse_at(args.at or "")
-    value, gradient = fn(**at)
+    names = [s.name for s in fn.inputs]
+    value, gradient = fn(*api.point_values(at, names, "--at"))
     point = ", ".join(f"{k}={_number(v)}" for k, v in at.items())
     print(f"f({point}) = {_number(value)}", file=out)
     if not fn.wrt:
@@ -130,15 +140,14 @@ def cmd_compare(args, out):
 
 def cmd_graph(args, out):
     from .display import show_graph
-    at = _parse_at(args.at or "")
-    picture = show_graph(args.formula, at=at, highlight=args.highlight, path=args.output,
+    picture = show_graph(args.formula, at=_point(args), highlight=args.highlight, path=args.output,
                          max_nodes=args.max_nodes)
     print(f"wrote {args.output}" + (f"; {picture.equation}" if picture.equation else ""), file=out)
 
 
 def cmd_check(args, out):
     from .check import check_grad
-    result = check_grad(args.formula, wrt=_wrt(args.wrt), at=_parse_at(args.at or ""))
+    result = check_grad(args.formula, wrt=_wrt(args.wrt), at=_point(args))
     print(result, file=out)
     return 0 if result.ok else 1
 

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .api import formula_node, formula_text
+from .api import formula_node, formula_text, point_values
 from .graph import Graph
 from .lower import input_identifiers, lower, to_float
-from .printing import listing
 from .program import interpret
 from .rules import local_partials
 
@@ -67,13 +66,11 @@ def graph_values(f, at, max_nodes=None):
                 edge_keys.append((arg, v))
                 wanted.append(p if p is not None else g.zero)
     symbols = g.free_symbols([root])
-    missing = [s.name for s in symbols if s.name not in at]
-    if missing:
-        raise TypeError(f"show_graph needs a value for {listing(map(repr, missing))} in at=")
+    point = point_values(at, [s.name for s in symbols], "show_graph: at=")
     idents = input_identifiers([s.name for s in symbols])
     program = lower(g, wanted, [(g.symbol(s), i) for s, i in zip(symbols, idents)], "values",
                     [str(k) for k in range(len(wanted))])
-    results = [float(x) for x in interpret(program, *[float(at[s.name]) for s in symbols])]
+    results = [float(x) for x in interpret(program, *point)]
     values = dict(zip(nodes, results[:len(nodes)]))
     edges = dict(zip(edge_keys, results[len(nodes):]))
     return g, root, nodes, values, edges

@@ -83,10 +83,15 @@ def test_check_grad_agrees_and_reports():
     assert "largest relative error" in str(check)
     with pytest.raises(TypeError, match="needs a value for 'y'"):
         sd.check_grad("x*y", at={"x": 1})
-    with pytest.raises(TypeError, match="at must be a dict"):
+    with pytest.raises(TypeError, match="at= must be a dict"):
         sd.check_grad("x*y", at=[1, 2])
-    with pytest.raises(TypeError, match=r"at\['x'\] must be a real number, got 'a'"):
-        sd.check_grad("x*y", at={"x": "a", "y": 2})
+    for bad in ("a", [1, 2], None, 1j):
+        with pytest.raises(TypeError, match=r"at= gives x = .*; it must be a real number"):
+            sd.check_grad("x*y", at={"x": bad, "y": 2})
+    # a value for a variable the formula lacks is an error: usually a typo for a missing one
+    with pytest.raises(TypeError, match=r"gives 'z', which is not a variable of the formula "
+                                        r"\(the formula's variables: x, y\)"):
+        sd.check_grad("x*y", at={"x": 1, "y": 2, "z": 3})
 
 
 def test_check_grad_catches_a_wrong_derivative_at_a_kink():

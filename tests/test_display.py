@@ -54,6 +54,10 @@ def test_svg_output_and_errors(tmp_path):
         sd.show_graph("x*y", at={"x": 1, "y": 2}, highlight="z")
     with pytest.raises(TypeError, match="needs a value for 'y'"):
         sd.show_graph("x*y", at={"x": 1})
+    with pytest.raises(TypeError, match="show_graph: at= gives 'z', which is not a variable"):
+        sd.show_graph("x*y", at={"x": 1, "y": 2, "z": 0})      # was silently ignored
+    with pytest.raises(TypeError, match="show_graph: at= gives y = 'b'; it must be a real number"):
+        sd.show_graph("x*y", at={"x": 1, "y": "b"})
     text = " + ".join(f"sin(x{k})" for k in range(80))         # 80 inputs, 80 sines, 79 sums
     with pytest.raises(ValueError, match="has 239 nodes, too many to draw readably"):
         sd.show_graph(text, at={f"x{k}": 0.0 for k in range(80)})
