@@ -94,6 +94,8 @@ OUTSIDE = [
     ("acosh(x)", {"x": 0.5}, math.nan, math.nan),
     ("x^0.5", {"x": -4.0}, math.nan, math.nan),
     ("exp(x)", {"x": 1000.0}, math.inf, math.inf),
+    # d/dx y^x = y^x log(y) as written: 0 * -inf at y = 0 (README; PyTorch would say 0)
+    ("y^x", {"x": 2.0, "y": 0.0}, 0.0, math.nan),
 ]
 
 
