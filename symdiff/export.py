@@ -7,10 +7,18 @@ process that calls them compiles and stores the machine code next to the
 file (``__pycache__``); later processes load it instead of recompiling.
 """
 
+import keyword
+import sys
 from pathlib import Path
 
 from .compile import write_atomic
 from .numba_backend import module_source
+
+
+#: what generated modules import, and other modules a file of that name would hide:
+#: ``import numpy`` next to an exported ``numpy.py`` would load the export instead
+_IMPORTED = frozenset({"numpy", "numba", "math"})
+_SHADOWED = _IMPORTED | {"scipy", "sympy", "symdiff", "llvmlite"} | frozenset(sys.stdlib_module_names)
 
 
 def export_source(fn):
@@ -32,8 +40,13 @@ def export(fn, path):
     if path.suffix != ".py":
         raise ValueError(f"export writes a Python module: {str(path)!r} should end in .py")
     stem = path.stem
-    if not stem.isidentifier():
-        raise ValueError(f"{path.name!r} is not importable: the file name must be a Python identifier")
+    if not stem.isidentifier() or keyword.iskeyword(stem):
+        raise ValueError(f"{path.name!r} is not importable: the file name must be a Python identifier, "
+                         "not a keyword")
+    if stem in _SHADOWED:
+        raise ValueError(f"{path.name!r} would shadow the module {stem!r} for code next to it"
+                         f"{' (the exported module imports it)' if stem in _IMPORTED else ''}; "
+                         "choose another name")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"no such directory: {str(path.parent)!r}")
     write_atomic(path, export_source(fn))

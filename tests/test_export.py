@@ -101,6 +101,13 @@ def test_export_errors(tmp_path):
         sd.export(g, tmp_path / "grad.txt")
     with pytest.raises(ValueError, match="must be a Python identifier"):
         sd.export(g, tmp_path / "my-grad.py")
+    with pytest.raises(ValueError, match="not a keyword"):
+        sd.export(g, tmp_path / "class.py")
+    # next to an exported numpy.py, `import numpy` (the module's own included) finds the export
+    with pytest.raises(ValueError, match=r"would shadow the module 'numpy' .*\(the exported module imports it\)"):
+        sd.export(g, tmp_path / "numpy.py")
+    with pytest.raises(ValueError, match="would shadow the module 'random'"):
+        sd.export(g, tmp_path / "random.py")
     with pytest.raises(FileNotFoundError, match="no such directory"):
         sd.export(g, tmp_path / "missing" / "grad.py")
     with pytest.raises(TypeError, match="made by symdiff"):
