@@ -11,6 +11,7 @@ import gc
 import math
 import numbers
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,14 +37,31 @@ def formula_node(graph, formula):
     """Intern a formula (text, SymPy expression or number) into ``graph``."""
     if isinstance(formula, str):
         return parse_to_graph(formula, graph)
-    if isinstance(formula, sympy.Basic):
+    if isinstance(formula, sympy.Basic) and not isinstance(formula, sympy.MatrixBase):
         if not isinstance(formula, sympy.Expr):
-            raise TypeError(f"expected a SymPy expression, got a {type(formula).__name__}: {formula}")
+            raise TypeError(f"expected a SymPy expression, got {type(formula).__name__}: "
+                            f"{formula_text(formula, 80)}")
         return graph.from_sympy(formula)
     if isinstance(formula, (int, float)) and not isinstance(formula, bool):
         return graph.number(formula)
-    hint = "; several formulas make a jacobian" if isinstance(formula, (list, tuple)) else ""
+    hint = "; several formulas make a jacobian" if isinstance(formula, (list, tuple, sympy.MatrixBase)) else ""
     raise TypeError(f"a formula must be a str or a SymPy expression, not {type(formula).__name__}{hint}")
+
+
+def formula_list(fs, what):
+    """One formula, or several (a list, a tuple, a SymPy row or column vector), as a list."""
+    if isinstance(fs, sympy.MatrixBase):
+        if min(fs.shape) > 1:
+            raise ValueError(f"{what} takes a vector of formulas; this Matrix is {fs.shape[0]}x{fs.shape[1]}: "
+                             "pass list(M) to take its entries row by row")
+        fs = list(fs)
+    elif isinstance(fs, (str, sympy.Basic)) or not isinstance(fs, Iterable):
+        fs = [fs]
+    else:
+        fs = list(fs)
+    if not fs:
+        raise ValueError(f"{what} needs at least one formula")
+    return fs
 
 
 def formula_text(formula, limit=300):
@@ -618,12 +636,7 @@ def jacobian(fs, wrt=None, mode="auto", backend="numba", parallel=False, sparse=
     structurally nonzero entries (symbolic zeros are never computed); it
     takes numbers, one point per call.
     """
-    if isinstance(fs, (str, sympy.Basic)):
-        fs = [fs]
-    fs = list(fs)
-    if not fs:
-        raise ValueError("jacobian needs at least one formula")
-    return _entry("jacobian", fs, wrt, mode, backend, parallel, sparse)
+    return _entry("jacobian", formula_list(fs, "jacobian"), wrt, mode, backend, parallel, sparse)
 
 
 def hessian(f, wrt=None, mode="auto", backend="numba", parallel=False, sparse=False):

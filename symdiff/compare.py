@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .api import build, cheaper_mode, compile_built, cost_estimates
+from .api import build, cheaper_mode, compile_built, cost_estimates, formula_list
 from .examples import fan_family
 from .ops import CATEGORIES
 
@@ -151,7 +151,7 @@ def compare(f, wrt=None, backend="numba", samples=10_000, measure=True):
     ``measure=True`` times both modes per evaluation on ``samples`` random
     points with ``backend`` (numba compiles both programs first).
     """
-    formulas = [f] if isinstance(f, str) or not isinstance(f, (list, tuple)) else list(f)
+    formulas = formula_list(f, "compare")
     builds = {mode: build("jacobian", formulas, wrt, mode) for mode in ("forward", "reverse")}
     problem = builds["forward"].problem
     n, m = len(problem.wrt), len(problem.roots)

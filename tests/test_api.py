@@ -225,6 +225,29 @@ def test_build_errors():
         sd.grad("x +* y", backend="python")
     with pytest.raises(TypeError, match="must be a str or a SymPy expression"):
         sd.grad(3j, backend="python")
+    x, y = sympy.symbols("x y")
+    with pytest.raises(TypeError, match="not ImmutableDenseMatrix; several formulas make a jacobian"):
+        sd.grad(sympy.ImmutableMatrix([x * y]), backend="python")
+    with pytest.raises(TypeError, match="expected a SymPy expression, got Equality"):
+        sd.grad(sympy.Eq(x, y), backend="python")
+
+
+def test_jacobian_takes_sympy_vectors():
+    # mutable and immutable matrices alike (ImmutableMatrix is a sympy.Basic: it used to be
+    # taken for one formula and refused); a row or a column is a list of formulas
+    x, y = sympy.symbols("x y")
+    expected = [[2.0, 1.0], [np.cos(1.0), 0.0]]
+    for vector in (sympy.Matrix([x * y, sympy.sin(x)]), sympy.ImmutableMatrix([x * y, sympy.sin(x)]),
+                   sympy.Matrix([[x * y, sympy.sin(x)]]), (x * y, "sin(x)"), iter([x * y, "sin(x)"])):
+        J = sd.jacobian(vector, wrt=["x", "y"], backend="python")
+        np.testing.assert_allclose(J(x=1.0, y=2.0), expected, rtol=1e-15)
+    with pytest.raises(ValueError, match="this Matrix is 2x2: pass list"):
+        sd.jacobian(sympy.Matrix([[x, y], [y, x]]), backend="python")
+    with pytest.raises(ValueError, match="jacobian needs at least one formula"):
+        sd.jacobian([], backend="python")
+    with pytest.raises(ValueError, match="compare needs at least one formula"):
+        sd.compare([], measure=False)
+    assert sd.compare(sympy.ImmutableMatrix([x * y, x + y]), measure=False).outputs == 2
 
 
 def test_every_public_function_has_a_docstring_with_an_example():
