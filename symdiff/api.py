@@ -7,6 +7,7 @@ compiled by the chosen backend.
 """
 
 import contextlib
+import itertools
 import gc
 import math
 import numbers
@@ -366,11 +367,13 @@ def _hessian_entries(g, gradient, xs):
 # -- the callable --------------------------------------------------------------------
 _LATEX_NODES = 400      # largest graph whose formula a notebook view renders as LaTeX
 _LATEX_CHARS = 4000     # longest LaTeX it shows: a deep formula's derivative, as a tree, is huge
+_LATEX_HESSIAN = 6      # most variables whose Hessian it shows as a matrix (else the gradient)
 
 
-def _latex_parts(problem, wrt):
+def _latex_parts(problem, wrt, kind):
     """The notebook view's formulas and derivatives as display LaTeX, where SymPy can and
-    the result is short enough to read."""
+    the result is short enough to read: first derivatives, or for a Hessian of up to
+    ``_LATEX_HESSIAN`` variables the matrix of second derivatives."""
     def shown(latex):
         return latex if len(latex) <= _LATEX_CHARS else f"\\text{{({len(latex):,} characters of LaTeX, not shown)}}"
     try:
@@ -379,8 +382,15 @@ def _latex_parts(problem, wrt):
         for k, expr in enumerate(exprs):
             name = "f" if len(exprs) == 1 else f"f_{{{k}}}"
             parts.append(f"$${name} = {shown(sympy.latex(expr))}$$")
-            for w in wrt:
-                d = diff(expr, w)
+            firsts = [diff(expr, w) for w in wrt]
+            if kind == "hessian" and len(wrt) <= _LATEX_HESSIAN:
+                second = {}
+                for i, j in itertools.combinations_with_replacement(range(len(wrt)), 2):
+                    second[i, j] = second[j, i] = diff(firsts[i], wrt[j])     # symmetric, as computed
+                matrix = sympy.Matrix(len(wrt), len(wrt), lambda i, j: second[i, j])
+                parts.append(f"$$\\nabla^2 {name} = {shown(sympy.latex(matrix))}$$")
+                continue
+            for w, d in zip(wrt, firsts):
                 parts.append(f"$$\\frac{{\\partial {name}}}{{\\partial {sympy.latex(w)}}} = {shown(sympy.latex(d))}$$")
         return parts
     except (ValueError, RecursionError):     # too deep for SymPy: the source below still shows it
@@ -436,15 +446,19 @@ class CompiledFunction:
     def __repr__(self):
         formulas = formula_text(", ".join(self.formulas), 80)
         return (f"<symdiff {self.kind} of {formulas} wrt {printing.listing(s.name for s in self.wrt)}"
-                f" ({self.mode} mode, {self.backend} backend)>")
+                f" ({self._how} mode, {self.backend} backend)>")
+
+    @property
+    def _how(self):
+        return f"forward-over-{self.mode}" if self.kind == "hessian" else self.mode
 
     def _repr_markdown_(self):
         """Notebook view: the formula and its derivatives in LaTeX, then the generated code."""
         problem = self._problem
-        parts = [f"**symdiff {self.kind}** ({self.mode} mode, {self.backend} backend), "
+        parts = [f"**symdiff {self.kind}** ({self._how} mode, {self.backend} backend), "
                  f"inputs `{printing.listing(self._names, 32)}`"]
         if problem is not None:          # big formulas stay out of LaTeX
-            parts += _latex_parts(problem, self.wrt)
+            parts += _latex_parts(problem, self.wrt, self.kind)
         shown = self.source if len(self.source) <= 20_000 else self.source[:20_000] + "\n# ... (truncated)"
         parts.append("```python\n" + shown.rstrip() + "\n```")
         return "\n\n".join(parts)

@@ -3,6 +3,7 @@
 import matplotlib
 import numpy as np
 import pytest
+import sympy
 
 import symdiff as sd
 
@@ -69,6 +70,17 @@ def test_compiled_function_markdown_view():
     md = g._repr_markdown_()
     assert r"\frac{\partial f}{\partial b} = a + 2 b + 1" in md
     assert "```python" in md and "adj_b = t0 + t1" in md
+
+
+def test_hessian_markdown_view_shows_second_derivatives():
+    # hand-worked: f = x^2 sin(y): f_xx = 2 sin y, f_xy = 2x cos y, f_yy = -x^2 sin y
+    x, y = sympy.symbols("x y")
+    h = sd.hessian("x^2*sin(y)", backend="python")
+    expected = sympy.Matrix([[2 * sympy.sin(y), 2 * x * sympy.cos(y)], [2 * x * sympy.cos(y), -x**2 * sympy.sin(y)]])
+    md = h._repr_markdown_()
+    assert f"$$\\nabla^2 f = {sympy.latex(expected)}$$" in md
+    assert r"\frac{\partial f}" not in md            # not the gradient, as it used to show
+    assert "(forward-over-reverse mode, python backend)" in md and "forward-over-reverse" in repr(h)
 
 
 def test_cli_graph_and_compare(tmp_path):
