@@ -7,8 +7,8 @@ compiled by the chosen backend.
 """
 
 import contextlib
-import itertools
 import gc
+import itertools
 import math
 import numbers
 from collections import Counter
@@ -387,7 +387,7 @@ def _latex_parts(problem, wrt, kind):
                 second = {}
                 for i, j in itertools.combinations_with_replacement(range(len(wrt)), 2):
                     second[i, j] = second[j, i] = diff(firsts[i], wrt[j])     # symmetric, as computed
-                matrix = sympy.Matrix(len(wrt), len(wrt), lambda i, j: second[i, j])
+                matrix = sympy.Matrix([[second[i, j] for j in range(len(wrt))] for i in range(len(wrt))])
                 parts.append(f"$$\\nabla^2 {name} = {shown(sympy.latex(matrix))}$$")
                 continue
             for w, d in zip(wrt, firsts):
