@@ -1,6 +1,8 @@
 """The ``symdiff`` command line.
 
     symdiff grad "(a+b)*(b+1)" --wrt a,b --at a=2,b=1
+    symdiff jacobian "x*y; sin(x)" --at x=0,y=2
+    symdiff hessian "x^3*y" --at x=1,y=2
     symdiff diff "x^2 + 2*x*y + y^2" --wrt x
     symdiff source "(a+b)*(b+1)" --wrt a,b --mode reverse
     symdiff export "(a+b)*(b+1)" --wrt a,b -o generated/colah_grad.py
@@ -22,6 +24,8 @@ from .parse import ParseError
 
 EXAMPLES = {
     "grad": 'symdiff grad "(a+b)*(b+1)" --wrt a,b --at a=2,b=1',
+    "jacobian": 'symdiff jacobian "x*y; sin(x)" --at x=0,y=2',
+    "hessian": 'symdiff hessian "x^3*y" --at x=1,y=2',
     "diff": 'symdiff diff "x^2 + 2*x*y + y^2" --wrt x',
     "source": 'symdiff source "(a+b)*(b+1)" --wrt a,b --mode reverse',
     "export": 'symdiff export "(a+b)*(b+1)" --wrt a,b -o generated/colah_grad.py',
@@ -105,6 +109,34 @@ def cmd_grad(args, out):
     for sym, d in zip(fn.wrt, gradient):
         print(f"df/d{sym.name:<{width}} = {_number(d)}", file=out)
     print(f"({fn.mode} mode, {fn.backend} backend)", file=out)
+
+
+def cmd_matrix(args, out):
+    """``jacobian`` and ``hessian``: the matrix at a point, as a table labelled on both sides."""
+    jacobian = args.command == "jacobian"
+    formulas = _formulas(args, several=jacobian)
+    if jacobian:
+        fn = api.jacobian(formulas, wrt=_wrt(args.wrt), mode=args.mode, backend=args.backend)
+    else:
+        fn = api.hessian(formulas[0], wrt=_wrt(args.wrt), mode=args.mode, backend=args.backend)
+    at = _parse_at(args.at or "")
+    matrix = fn(*api.point_values(at, [s.name for s in fn.inputs], "--at"))
+    point = ", ".join(f"{k}={_number(v)}" for k, v in at.items())
+    how = fn.mode if jacobian else f"forward-over-{fn.mode}"
+    subject = "; ".join(api.formula_text(f, 60) for f in formulas)
+    print(f"{'Jacobian' if jacobian else 'Hessian'} of {subject} at {point or 'no point'} "
+          f"({how} mode, {fn.backend} backend):", file=out)
+    if not fn.wrt:
+        print("(no variables: nothing to differentiate)", file=out)
+        return
+    columns = [f"d/d{s.name}" for s in fn.wrt]
+    rows = [api.formula_text(f, 30) for f in formulas] if jacobian else columns
+    cells = [[_number(x) for x in row] for row in matrix]
+    first = max(map(len, rows))
+    widths = [max(len(c), *(len(row[j]) for row in cells)) for j, c in enumerate(columns)]
+    print(" " * first + "".join(f"  {c:>{w}}" for c, w in zip(columns, widths)), file=out)
+    for label, row in zip(rows, cells):
+        print(f"{label:<{first}}" + "".join(f"  {x:>{w}}" for x, w in zip(row, widths)), file=out)
 
 
 def cmd_diff(args, out):
@@ -191,6 +223,15 @@ def build_parser():
     p.add_argument("--backend", default="python", choices=api.BACKENDS,
                    help="python (default here: one point needs no compiling) or numba")
     p.set_defaults(run=cmd_grad)
+
+    for name, what in (("jacobian", "the Jacobian of formulas separated by ';' at a point"),
+                       ("hessian", "the Hessian of a formula at a point (forward over --mode)")):
+        p = command(name, f"evaluate {what}")
+        p.add_argument("--at", help="the point, e.g. x=1,y=2")
+        p.add_argument("--mode", default="auto", choices=api.MODES)
+        p.add_argument("--backend", default="python", choices=api.BACKENDS,
+                       help="python (default here: one point needs no compiling) or numba")
+        p.set_defaults(run=cmd_matrix)
 
     p = command("diff", "print the symbolic derivative")
     p.set_defaults(run=cmd_diff)

@@ -20,6 +20,26 @@ def test_grad_with_numba_backend():
     assert "df/dapple = 2.2" in r.stdout and "df/dnum   = 110" in r.stdout
 
 
+def test_hessian_and_jacobian_print_a_labelled_matrix():
+    # hand-worked: f = x^3 y: f_xx = 6xy = 12, f_xy = 3x^2 = 3, f_yy = 0 at (1, 2)
+    r = run("hessian", "x^3*y", "--at", "x=1,y=2")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "Hessian of x^3*y at x=1, y=2 (forward-over-reverse mode, python backend):",
+        "      d/dx  d/dy",
+        "d/dx    12     3",
+        "d/dy     3     0"]
+    # d(xy) = (y, x) = (2, 0); d sin(x) = (cos 0, 0) = (1, 0); columns in --wrt order
+    r = run("jacobian", "x*y; sin(x)", "--at", "x=0,y=2", "--wrt", "y,x", "--backend", "numba")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1:] == [
+        "        d/dy  d/dx",
+        "x*y        0     2",
+        "sin(x)     0     1"]
+    r = run("hessian", "x*y", "--at", "x=1")
+    assert r.returncode == 2 and "--at needs a value for 'y'" in r.stderr
+
+
 def test_diff_prints_the_symbolic_derivative():
     r = run("diff", "x^2 + 2*x*y + y^2", "--wrt", "x")
     assert r.returncode == 0
@@ -67,7 +87,7 @@ def test_grad_of_a_constant_says_there_is_nothing_to_differentiate():
 
 
 def test_help_has_examples():
-    for command in ("grad", "diff", "source", "export", "compare", "graph", "check"):
+    for command in ("grad", "jacobian", "hessian", "diff", "source", "export", "compare", "graph", "check"):
         r = run(command, "--help")
         assert r.returncode == 0 and "example:" in r.stdout and "symdiff " + command in r.stdout
 
