@@ -401,8 +401,9 @@ class CompiledFunction:
     """A compiled derivative: call it with keyword or positional arguments.
 
     Attributes: ``inputs`` (SymPy symbols, call order), ``wrt``, ``mode``,
-    ``backend``, ``source`` (the generated Python), ``program`` (the IR),
-    ``module`` (the imported generated module), ``gufunc`` (numba only).
+    ``how`` (``mode``, or for a Hessian ``forward-over-`` it), ``backend``,
+    ``source`` (the generated Python), ``program`` (the IR), ``module`` (the
+    imported generated module), ``gufunc`` (numba only).
     """
 
     def __init__(self, built, backend, source, kernel, module):
@@ -446,16 +447,17 @@ class CompiledFunction:
     def __repr__(self):
         formulas = formula_text(", ".join(self.formulas), 80)
         return (f"<symdiff {self.kind} of {formulas} wrt {printing.listing(s.name for s in self.wrt)}"
-                f" ({self._how} mode, {self.backend} backend)>")
+                f" ({self.how} mode, {self.backend} backend)>")
 
     @property
-    def _how(self):
+    def how(self):
+        """How the derivative is computed: ``mode``, or for a Hessian ``"forward-over-" + mode``."""
         return f"forward-over-{self.mode}" if self.kind == "hessian" else self.mode
 
     def _repr_markdown_(self):
         """Notebook view: the formula and its derivatives in LaTeX, then the generated code."""
         problem = self._problem
-        parts = [f"**symdiff {self.kind}** ({self._how} mode, {self.backend} backend), "
+        parts = [f"**symdiff {self.kind}** ({self.how} mode, {self.backend} backend), "
                  f"inputs `{printing.listing(self._names, 32)}`"]
         if problem is not None:          # big formulas stay out of LaTeX
             parts += _latex_parts(problem, self.wrt, self.kind)

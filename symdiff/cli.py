@@ -122,10 +122,9 @@ def cmd_matrix(args, out):
     at = _parse_at(args.at or "")
     matrix = fn(*api.point_values(at, [s.name for s in fn.inputs], "--at"))
     point = ", ".join(f"{k}={_number(v)}" for k, v in at.items())
-    how = fn.mode if jacobian else f"forward-over-{fn.mode}"
     subject = "; ".join(api.formula_text(f, 60) for f in formulas)
     print(f"{'Jacobian' if jacobian else 'Hessian'} of {subject} at {point or 'no point'} "
-          f"({how} mode, {fn.backend} backend):", file=out)
+          f"({fn.how} mode, {fn.backend} backend):", file=out)
     if not fn.wrt:
         print("(no variables: nothing to differentiate)", file=out)
         return

@@ -81,6 +81,7 @@ def test_hessian_markdown_view_shows_second_derivatives():
     assert f"$$\\nabla^2 f = {sympy.latex(expected)}$$" in md
     assert r"\frac{\partial f}" not in md            # not the gradient, as it used to show
     assert "(forward-over-reverse mode, python backend)" in md and "forward-over-reverse" in repr(h)
+    assert (h.how, h.mode) == ("forward-over-reverse", "reverse")
 
 
 def test_cli_graph_and_compare(tmp_path):
