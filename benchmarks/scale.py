@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py
     python benchmarks/scale.py --hessian-n 10000     # the banded Hessian rows too
+    python benchmarks/scale.py --stages 100000       # where the time goes, stage by stage
 
 For each formula: nodes in the graph, seconds from input to generated
 source, peak memory of the process doing it (max RSS; each row runs in a fresh process), program lines, and
@@ -163,6 +164,35 @@ def sympy_seconds(n, limit):
     return time.perf_counter() - start
 
 
+def stages(n, repeats=2):
+    """Seconds per stage of text -> source for Rosenbrock n, best of ``repeats`` in this process."""
+    from symdiff.api import prepare
+    from symdiff.program import check
+    text = rosenbrock(n)
+    best = {}
+    for _ in range(repeats):
+        gc.collect()
+        with _gc_paused():
+            times = [time.perf_counter()]
+            problem = prepare([text], None)
+            times.append(time.perf_counter())
+            g, xs = problem.graph, problem.wrt_nodes
+            primal_limit = len(g)
+            entries = derivative_nodes(g, problem.roots, xs, "reverse")
+            times.append(time.perf_counter())
+            program = lower(g, [entries.get((0, j)) for j in range(len(xs))], problem.input_pairs(), "grad",
+                            [f"df/d{s.name}" for s in problem.wrt], "", primal_limit)
+            times.append(time.perf_counter())
+            check(program)
+            times.append(time.perf_counter())
+            printing.function_source(program)
+            times.append(time.perf_counter())
+        for name, a, b in zip(("parse", "reverse", "lower+optimize", "check", "print"), times, times[1:]):
+            best[name] = min(best.get(name, float("inf")), b - a)
+        del problem, g, entries, program
+    return best
+
+
 def rows(args):
     dag_inputs, dag_nodes = 200, 100_000
     steps = dag_steps(dag_nodes, dag_inputs)
@@ -200,9 +230,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sympy-limit", type=int, default=300, help="largest n SymPy is run on")
     parser.add_argument("--hessian-n", type=int, default=10_000)
+    parser.add_argument("--stages", type=int, metavar="N",
+                        help="only the seconds per stage for Rosenbrock with N variables (best of two)")
     parser.add_argument("--row", help=argparse.SUPPRESS)
     parser.add_argument("--hessian", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.stages:
+        best = stages(args.stages)
+        print(f"Rosenbrock n={args.stages:,}, text -> source by stage (best of two): "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in best.items()) + f"; total {sum(best.values()):.2f} s")
+        return
     if args.row:
         print(json.dumps(run_row(args.row, args)))
         return
