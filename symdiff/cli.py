@@ -20,7 +20,7 @@ import sys
 
 from . import api, printing
 from .display import MAX_NODES
-from .parse import ParseError
+from .parse import ParseError, parse
 
 EXAMPLES = {
     "grad": 'symdiff grad "(a+b)*(b+1)" --wrt a,b --at a=2,b=1',
@@ -49,11 +49,21 @@ def _parse_at(text):
         name = name.strip()
         if name in values:
             raise UsageError(f"--at gives {name} twice")
-        try:
-            values[name] = float(value)
-        except ValueError:
-            raise UsageError(f"--at: {value.strip()!r} is not a number (in {item!r})") from None
+        values[name] = _constant(value.strip(), item)
     return values
+
+
+def _constant(text, item):
+    """A number, or a constant expression such as ``pi/4`` or ``sqrt(2)`` (parsed, never eval'd)."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return float(parse(text).evalf())       # TypeError: free symbols, or not a real number (1/0)
+    except (ParseError, TypeError, ValueError, RecursionError):
+        raise UsageError(f"--at: {text!r} is not a number or a constant expression such as pi/4 "
+                         f"(in {item!r})") from None
 
 
 def _wrt(text):

@@ -40,6 +40,18 @@ def test_hessian_and_jacobian_print_a_labelled_matrix():
     assert r.returncode == 2 and "--at needs a value for 'y'" in r.stderr
 
 
+def test_at_takes_constant_expressions():
+    # sin(pi/4) * sqrt(2) = 1; d/dx = cos(pi/4) sqrt(2) = 1; d/dy = sin(pi/4) = 0.707...
+    r = run("grad", "sin(x)*y", "--at", "x=pi/4,y=sqrt(2)")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[:4] == ["f(x=0.785398163397448, y=1.4142135623731) = 1", "df/dx = 1",
+                                         "df/dy = 0.707106781186547", "(reverse mode, python backend)"]
+    for bad in ("y+1", "1/0", "sqrt(-1)", "(("):
+        r = run("grad", "sin(x)", "--at", f"x={bad}")
+        assert r.returncode == 2 and r.stderr.strip() == (
+            f"symdiff: error: --at: {bad!r} is not a number or a constant expression such as pi/4 (in 'x={bad}')")
+
+
 def test_diff_prints_the_symbolic_derivative():
     r = run("diff", "x^2 + 2*x*y + y^2", "--wrt", "x")
     assert r.returncode == 0
