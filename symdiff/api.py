@@ -681,6 +681,9 @@ def diff(f, x):
     >>> diff("x^2 + 2*x*y + y^2", "x")
     2*x + 2*y
     """
+    if not isinstance(x, (str, sympy.Symbol)):
+        raise TypeError(f"diff takes one variable, a name or a SymPy symbol, not {type(x).__name__}; "
+                        "for several, call it once per variable (or use grad)")
     g = Graph()
     root = formula_node(g, f)
     wrt_syms, _ = resolve_variables(g.free_symbols([root]), [x])

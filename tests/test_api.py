@@ -232,6 +232,13 @@ def test_build_errors():
         sd.grad(sympy.Eq(x, y), backend="python")
 
 
+def test_diff_takes_one_variable():
+    assert sd.diff("x^2*y", sympy.Symbol("y")) == sympy.Symbol("x") ** 2
+    for bad in (["x"], ("x", "y"), 3):
+        with pytest.raises(TypeError, match="diff takes one variable, a name or a SymPy symbol"):
+            sd.diff("x^2", bad)
+
+
 def test_jacobian_takes_sympy_vectors():
     # mutable and immutable matrices alike (ImmutableMatrix is a sympy.Basic: it used to be
     # taken for one formula and refused); a row or a column is a list of formulas
