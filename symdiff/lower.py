@@ -17,6 +17,7 @@ reverse mode is named after its primal (``adj_t2``, ``adj_x``), a forward
 tangent after its primal and input (``dt2_dx``).
 """
 
+import builtins
 import itertools
 import keyword
 import math
@@ -27,7 +28,7 @@ from .ops import OPS
 from .optimize import Emitter
 from .program import Program
 
-#: Names generated modules define, import or add as parameters (tests/test_printing.py
+#: Names generated modules define, import, add as parameters or call (tests/test_printing.py
 #: reads every kind of generated module to keep this complete); an input with one of
 #: these names, or starting with "_", is renamed in the generated code.
 RESERVED_IDENTIFIERS = frozenset(
@@ -37,7 +38,9 @@ RESERVED_IDENTIFIERS = frozenset(
                       "_kernel", "_cuda_array")}
     | {"tape_run", "tape_scalar", "tape_batch", "tape_batch_parallel"}                    # symdiff.tape
     | {"SPARSE_ROWS", "SPARSE_COLS", "SPARSE_SHAPE"}                                      # sparse exports
-    | {"VEC_TRIG_LIMIT", "vec_sin", "vec_cos", "vec_exp", "vec_log", "vec_tanh"})          # symdiff.vecmath
+    | {"VEC_TRIG_LIMIT", "vec_sin", "vec_cos", "vec_exp", "vec_log", "vec_tanh"}           # symdiff.vecmath
+    # builtins the modules call (range, float, all ...): all of them, so none is ever shadowed
+    | {name for name in dir(builtins) if not name.startswith("_")})
 
 
 def to_float(value):
