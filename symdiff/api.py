@@ -177,7 +177,9 @@ class Problem:
 def prepare(formulas, wrt):
     graph = Graph()
     roots = [formula_node(graph, f) for f in formulas]
-    wrt_syms, inputs = resolve_variables(graph.free_symbols(roots), wrt)
+    # the variables the formulas mention, even one that folding removed: the gradient of
+    # "x - x" is 0 with respect to x, which is still an input
+    wrt_syms, inputs = resolve_variables(graph.symbols(), wrt)
     return Problem(graph, roots, wrt_syms, inputs, [formula_text(f) for f in formulas])
 
 
@@ -686,6 +688,6 @@ def diff(f, x):
                         "for several, call it once per variable (or use grad)")
     g = Graph()
     root = formula_node(g, f)
-    wrt_syms, _ = resolve_variables(g.free_symbols([root]), [x])
+    wrt_syms, _ = resolve_variables(g.symbols(), [x])
     (d,) = adjoints(g, root, [g.symbol(wrt_syms[0])])
     return g.to_sympy([d])[0]

@@ -65,7 +65,7 @@ def graph_values(f, at, max_nodes=None):
             if not g.is_constant(arg):
                 edge_keys.append((arg, v))
                 wanted.append(p if p is not None else g.zero)
-    symbols = g.free_symbols([root])
+    symbols = g.symbols()        # the formula's variables, drawn or folded away (x - x)
     point = point_values(at, [s.name for s in symbols], "show_graph: at=")
     idents = input_identifiers([s.name for s in symbols])
     program = lower(g, wanted, [(g.symbol(s), i) for s, i in zip(symbols, idents)], "values",

@@ -309,6 +309,13 @@ class Graph:
         syms = [self.data[v] for v in self.reachable(roots) if self.kind[v] == "Symbol"]
         return sorted(syms, key=lambda s: s.name)
 
+    def symbols(self):
+        """Every SymPy symbol in the graph, sorted by name: in a graph made for some formulas,
+        the variables they mention, including any that folding removed (``x - x`` is 0, and
+        x is still its variable)."""
+        data = self.data
+        return sorted((data[v] for v, k in enumerate(self.kind) if k == "Symbol"), key=lambda s: s.name)
+
     def operation_count(self, roots):
         """Arithmetic operations of the expression as written (binary ops count once each)."""
         count = 0

@@ -232,6 +232,23 @@ def test_build_errors():
         sd.grad(sympy.Eq(x, y), backend="python")
 
 
+def test_a_variable_that_folds_away_is_still_an_input():
+    # x - x is 0, and 0*x too; x is still the formula's variable, with derivative 0
+    # (it used to vanish: the gradient was empty and calling with x=... a TypeError)
+    for text in ("x - x", "0*x", "1e-99999*x", "(x + 1) - (1 + x)"):
+        for backend in ("python", "numba"):
+            vg = sd.value_and_grad(text, backend=backend)
+            assert [s.name for s in vg.inputs] == ["x"]
+            value, gradient = vg(x=np.array([1.0, 2.0]))
+            np.testing.assert_array_equal(value, [0.0, 0.0])
+            np.testing.assert_array_equal(gradient, [[0.0, 0.0]])
+    # x*y - y*x + z: the gradient is (0, 0, 1) by hand
+    g = sd.grad("x*y - y*x + z", backend="python")
+    assert [s.name for s in g.inputs] == ["x", "y", "z"]
+    np.testing.assert_array_equal(g(x=1.0, y=2.0, z=3.0), [0.0, 0.0, 1.0])
+    assert sd.diff("x - x", "x") == 0
+
+
 def test_diff_takes_one_variable():
     assert sd.diff("x^2*y", sympy.Symbol("y")) == sympy.Symbol("x") ** 2
     for bad in (["x"], ("x", "y"), 3):
