@@ -163,7 +163,7 @@ def parse_to_graph(text, graph):
         elif c in _DIGIT_START and tok != ".":
             node = numbers.get(tok)
             if node is None:
-                node = numbers[tok] = number(int(tok) if tok.isdigit() else float(tok))
+                node = numbers[tok] = number(_number_value(tok))
             output.append(node)
         elif tok == "(":
             stack.append((0, "(", i))
@@ -231,6 +231,17 @@ def parse_to_graph(text, graph):
 # typographic characters pasted from papers and web pages, and what to type instead
 _LOOKALIKES = {"\u2212": "-", "\u2013": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u00f7": "/",
                "\u00b2": "^2", "\u00b3": "^3"}
+
+
+def _number_value(tok):
+    """An integer literal stays exact; a decimal or one too long for ``int()`` (over 4,300
+    digits, Python's guard) is a float, as IEEE reads it: a 5,000-digit integer is inf."""
+    if tok.isdigit():
+        try:
+            return int(tok)
+        except ValueError:
+            pass
+    return float(tok)
 
 
 def _unexpected(char):

@@ -2,6 +2,7 @@
 
 import string
 
+import numpy as np
 import pytest
 import sympy
 from hypothesis import given, settings
@@ -44,6 +45,14 @@ def test_parses_to_the_expected_sympy_expression(text, expected):
 def test_integers_stay_exact():
     assert sd.parse("x/3") == x / 3
     assert sd.parse("2^10") == 1024
+    assert sd.parse("123456789012345678901234567890*x") == 123456789012345678901234567890 * x
+
+
+def test_an_integer_too_long_for_int_is_a_float():
+    # Python's int() refuses over 4,300 digits (a ValueError from deep inside, before);
+    # read as IEEE reads it, like 1e99999
+    g = sd.grad("1" * 5000 + "*x + 8*y", backend="python")
+    np.testing.assert_array_equal(g(x=1.0, y=1.0), [np.inf, 8.0])
 
 
 @pytest.mark.parametrize("text,position,words", [
