@@ -173,14 +173,24 @@ def compare(f, wrt=None, backend="numba", samples=10_000, measure=True):
 def _reason(recommended, n, m, reports):
     f, r = reports["forward"], reports["reverse"]
     plural = lambda k, word: f"{k} {word}{'' if k == 1 else 's'}"  # noqa: E731
-    if recommended == "reverse":
-        why = (f"{plural(n, 'input')} and {plural(m, 'output')}: reverse mode gets every derivative "
-               f"from {plural(m, 'reverse sweep')}, forward mode needs {plural(n, 'sweep')}, one per input")
+    shape = f"{plural(n, 'input')} and {plural(m, 'output')}"
+    if n == 0:
+        why = f"{shape}: there is nothing to differentiate"
+    elif recommended == "reverse" and m > n:
+        # the cost model disagrees with counting sweeps: say why
+        why = (f"{shape}: forward mode needs fewer sweeps ({n} vs {m}), but most nodes feed few of the "
+               f"outputs, so each reverse sweep is short and reverse mode does less work in all")
+    elif recommended == "forward" and n > m:
+        why = (f"{shape}: reverse mode needs fewer sweeps ({m} vs {n}), but most nodes depend on few of "
+               f"the inputs, so each forward sweep is short and forward mode does less work in all")
+    elif recommended == "reverse":
+        why = (f"{shape}: reverse mode gets every derivative from {plural(m, 'reverse sweep')}, "
+               f"forward mode needs {plural(n, 'sweep')}, one per input")
     else:
-        why = (f"{plural(n, 'input')} and {plural(m, 'output')}: forward mode gets every derivative "
-               f"from {plural(n, 'sweep')}, reverse mode needs {plural(m, 'reverse sweep')}, one per output")
+        why = (f"{shape}: forward mode gets every derivative from {plural(n, 'sweep')}, "
+               f"reverse mode needs {plural(m, 'reverse sweep')}, one per output")
     return (f"{why} (cost model {f.estimate} vs {r.estimate}; optimized programs "
-            f"{f.ops} vs {r.ops} operations; reverse mode holds up to {r.peak_live} values at once, "
+            f"{f.ops} vs {r.ops} operations; reverse mode holds up to {plural(r.peak_live, 'value')} at once, "
             f"forward {f.peak_live}).")
 
 

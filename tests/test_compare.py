@@ -25,6 +25,17 @@ def test_forward_for_one_input_many_outputs():
     assert "1 input and 30 outputs" in report.reason
 
 
+def test_reason_explains_a_choice_against_the_sweep_count():
+    # 2 inputs, 3 outputs, but each node feeds one output: the cost model counts
+    # forward 2*2 + 2*2 + 1 = 9 (x*y and x+y carry two tangents) against reverse 2 + 2 + 1 = 5
+    report = sd.compare(["x*y", "x+y", "sin(x)"], measure=False)
+    assert (report.forward.estimate, report.reverse.estimate, report.recommended) == (9, 5, "reverse")
+    assert report.reason.startswith("2 inputs and 3 outputs: forward mode needs fewer sweeps (2 vs 3), but "
+                                    "most nodes feed few of the outputs")
+    assert "holds up to 1 value at once" in report.reason
+    assert "nothing to differentiate" in sd.compare("2", measure=False).reason
+
+
 def test_auto_mode_uses_the_same_cost_model():
     assert sd.jacobian(fan_family(1, 30), backend="python").mode == "forward"
     assert sd.grad(fan_family(31, 1)[0], backend="python").mode == "reverse"
