@@ -53,7 +53,8 @@ def graph_values(f, at, max_nodes=None):
     more than ``max_nodes`` nodes is a ValueError, raised before any partial is built."""
     g = Graph()
     root = formula_node(g, f)
-    nodes = [v for v in g.reachable([root]) if not g.is_constant(v)]
+    # constants are drawn inside their users' labels; a constant formula is one node
+    nodes = [v for v in g.reachable([root]) if not g.is_constant(v) or v == root]
     if max_nodes is not None and len(nodes) > max_nodes:
         raise ValueError(f"the graph of {formula_text(f, 60)} has {len(nodes)} nodes, too many to draw "
                          f"readably (limit {max_nodes}: max_nodes=, --max-nodes on the command line)")
@@ -80,6 +81,8 @@ def _label(g, v):
     kind = g.kind[v]
     if kind == "Symbol":
         return g.data[v].name
+    if g.is_constant(v):
+        return _fmt(to_float(g.data[v])) if kind == "Number" else str(g.data[v])
     op = _SYMBOLS.get(kind, kind)
     constants = [_fmt(to_float(g.data[a])) if g.kind[a] == "Number" else str(g.data[a])
                  for a in g.args[v] if g.is_constant(a)]
@@ -144,11 +147,11 @@ def show_graph(f, at, highlight=None, path=None, ax=None, title=None, max_nodes=
     paths, products, equation, derivative = [], [], "", math.nan
     if highlight is not None:
         source = next((v for v in nodes if g.kind[v] == "Symbol" and g.data[v].name == highlight), None)
-        if source is None:
+        if source is None and highlight not in (s.name for s in g.symbols()):
             raise ValueError(f"{highlight!r} is not a variable of {formula_text(f, 60)}")
-        paths = _paths(g, source, root, users)
+        paths = _paths(g, source, root, users) if source is not None else []   # x - x: x is not drawn
         products = [float(np.prod([edges[(a, b)] for a, b in zip(p, p[1:])])) for p in paths]
-        derivative = float(_path_sum(nodes, edges, source, root))     # all paths, not the first few
+        derivative = float(_path_sum(nodes, edges, source, root)) if paths else 0.0   # all paths
         if 0 < len(paths) <= MAX_PATHS:
             terms = " + ".join("·".join(_fmt(edges[(a, b)]) for a, b in zip(p, p[1:])) for p in paths)
             equation = f"∂f/∂{highlight} = {terms} = {_fmt(derivative)}"
@@ -186,8 +189,8 @@ def show_graph(f, at, highlight=None, path=None, ax=None, title=None, max_nodes=
     nx.draw_networkx_edge_labels(G, pos, ax=ax, font_size=8, rotate=False,
                                  edge_labels={e: _fmt(d) for e, d in edges.items()},
                                  font_color="#b71c1c", bbox={"boxstyle": "round", "fc": "white", "ec": "none"})
-    ax.set_title(title or f"{formula_text(f, 80)}\nat " + ", ".join(f"{k}={_fmt(float(x))}" for k, x in at.items()),
-                 fontsize=10)
+    point = ", ".join(f"{k}={_fmt(float(x))}" for k, x in at.items())
+    ax.set_title(title or formula_text(f, 80) + (f"\nat {point}" if point else ""), fontsize=10)
     if equation:
         ax.text(0.5, -0.04, equation, transform=ax.transAxes, ha="center", va="top", fontsize=11,
                 color="#d62728")

@@ -65,6 +65,17 @@ def test_svg_output_and_errors(tmp_path):
     assert len(sd.show_graph(text, at={f"x{k}": 0.0 for k in range(80)}, max_nodes=300).values) == 239
 
 
+def test_graph_of_a_constant_and_of_a_variable_that_cancels(tmp_path):
+    # a constant formula is one node (it was "max() arg is an empty sequence")
+    pic = sd.show_graph("2", at={}, path=tmp_path / "two.svg")
+    assert list(pic.labels.values()) == ["2"] and list(pic.values.values()) == [2.0]
+    # x - x + y: x is a variable with no path to the output, so its derivative is 0
+    pic = sd.show_graph("x - x + y", at={"x": 1, "y": 2}, highlight="x")
+    assert pic.derivative == 0.0 and pic.equation == "∂f/∂x = 0 (no path)"
+    with pytest.raises(ValueError, match="'z' is not a variable"):
+        sd.show_graph("x - x + y", at={"x": 1, "y": 2}, highlight="z")
+
+
 def test_compiled_function_markdown_view():
     g = sd.grad("(a + b) * (b + 1)", backend="python")
     md = g._repr_markdown_()
