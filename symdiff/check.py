@@ -19,12 +19,15 @@ class GradCheck:
     numeric: np.ndarray
     max_relative_error: float
     tolerance: float
+    one_sided: np.ndarray = None     # (left, right) differences per variable, to tell a kink
 
     @property
     def ok(self):
         return bool(self.max_relative_error <= self.tolerance)
 
     def __str__(self):
+        if not self.wrt:
+            return "no variables: nothing to check"
         width = max(len(w) for w in self.wrt) + 4
         lines = [f"{'':<{width}}{'forward':>14}{'reverse':>14}{'numeric':>14}{'rel. error':>12}"]
         for name, f, r, n in zip(self.wrt, self.forward, self.reverse, self.numeric):
@@ -33,6 +36,13 @@ class GradCheck:
         verdict = "ok" if self.ok else "MISMATCH"
         lines.append(f"largest relative error {self.max_relative_error:.2e} "
                      f"(tolerance {self.tolerance:.0e}): {verdict}")
+        if not self.ok and self.one_sided is not None:
+            for name, (left, right) in zip(self.wrt, self.one_sided):
+                if np.isfinite(left) and np.isfinite(right) and _relative_error(left, right) > 1e-3:
+                    lines.append(f"f has a kink or a jump in {name} here: the one-sided differences are "
+                                 f"{left:.8g} (left) and {right:.8g} (right), so the central difference is "
+                                 "neither; symdiff's derivative there is a documented convention "
+                                 "(README: Kinks), which finite differences cannot check")
         undefined = [name for name, n in zip(self.wrt, self.numeric) if not np.isfinite(n)]
         if undefined:
             lines.append(f"the central difference is not finite for d/d{listing(undefined)}: f is not "
@@ -71,16 +81,19 @@ def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6):
     names = [s.name for s in fn.inputs]
     point = dict(zip(names, point_values({} if at is None else at, names, "check_grad: at=")))
     forward = modes["forward"](**point)[1]
-    reverse = fn(**point)[1]
-    numeric = []
+    value, reverse = fn(**point)
+    numeric, one_sided = [], []
     for sym in fn.wrt:
         x = point[sym.name]
         h = step * max(1.0, abs(x))
         up = fn(**dict(point, **{sym.name: x + h}))[0]
         down = fn(**dict(point, **{sym.name: x - h}))[0]
         numeric.append((up - down) / (2 * h))
+        with np.errstate(all="ignore"):
+            one_sided.append(((value - down) / h, (up - value) / h))
     numeric = np.array(numeric)
     # np.max, not max(): a nan anywhere (nothing to compare with) must make the check fail
     error = np.max([_relative_error(forward, numeric), _relative_error(reverse, numeric),
                     _relative_error(forward, reverse)], initial=0.0)
-    return GradCheck([s.name for s in fn.wrt], forward, reverse, numeric, float(error), tolerance)
+    return GradCheck([s.name for s in fn.wrt], forward, reverse, numeric, float(error), tolerance,
+                     np.array(one_sided).reshape(-1, 2))

@@ -36,6 +36,17 @@ def test_reason_explains_a_choice_against_the_sweep_count():
     assert "nothing to differentiate" in sd.compare("2", measure=False).reason
 
 
+def test_check_grad_at_a_kink_says_so():
+    # relu at 0: left difference 0, right 1, central 0.5; symdiff's relu'(0) = 0 by convention
+    check = sd.check_grad("relu(x)", at={"x": 0.0})
+    assert not check.ok and check.numeric.tolist() == [0.5]
+    np.testing.assert_allclose(check.one_sided, [[0.0, 1.0]])
+    assert "f has a kink or a jump in x here: the one-sided differences are 0 (left) and 1 (right)" in str(check)
+    # a smooth function that fails for another reason gets no such line
+    assert "kink" not in str(sd.check_grad("x^2", at={"x": 1.0}, tolerance=1e-30))
+    assert str(sd.check_grad("2", at={})) == "no variables: nothing to check"
+
+
 def test_auto_mode_uses_the_same_cost_model():
     assert sd.jacobian(fan_family(1, 30), backend="python").mode == "forward"
     assert sd.grad(fan_family(31, 1)[0], backend="python").mode == "reverse"
