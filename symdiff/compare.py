@@ -13,6 +13,7 @@ many inputs and few outputs.
 
 import html
 import math
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -204,6 +205,9 @@ def scaling_study(ns=(1, 2, 4, 8, 16, 32), ms=(1, 2, 4, 8, 16, 32), family=fan_f
     >>> [row["winner"] for row in scaling_study(ns=(1, 16), ms=(1, 16))]
     ['tie', 'reverse', 'forward', 'reverse']
     """
+    for what, counts in (("ns", ns), ("ms", ms)):
+        if not counts or not all(isinstance(k, numbers.Integral) and k >= 1 for k in counts):
+            raise ValueError(f"{what} must be positive integers (counts of inputs and outputs), got {counts!r}")
     rows = []
     for m in ms:
         for n in ns:
@@ -226,6 +230,8 @@ def plot_scaling(rows, ax=None):
     'inputs n'
     """
     import matplotlib.pyplot as plt
+    if not rows:
+        raise ValueError("plot_scaling needs the rows scaling_study returns; got none")
     ns = sorted({r["n"] for r in rows})
     ms = sorted({r["m"] for r in rows})
     grid = np.zeros((len(ms), len(ns)))

@@ -47,6 +47,15 @@ def test_check_grad_at_a_kink_says_so():
     assert str(sd.check_grad("2", at={})) == "no variables: nothing to check"
 
 
+def test_scaling_study_arguments_are_checked():
+    with pytest.raises(ValueError, match="ns must be positive integers"):
+        sd.scaling_study(ns=(0,), ms=(1,))        # was a ParseError of the generated formula
+    with pytest.raises(ValueError, match="ms must be positive integers"):
+        sd.scaling_study(ns=(1,), ms=())
+    with pytest.raises(ValueError, match="plot_scaling needs the rows"):
+        sd.plot_scaling([])
+
+
 def test_auto_mode_uses_the_same_cost_model():
     assert sd.jacobian(fan_family(1, 30), backend="python").mode == "forward"
     assert sd.grad(fan_family(31, 1)[0], backend="python").mode == "reverse"
