@@ -32,6 +32,7 @@ EXAMPLES = {
     "compare": 'symdiff compare "sin(x*y) + exp(z)" --wrt x,y,z',
     "graph": 'symdiff graph "(a+b)*(b+1)" --at a=2,b=1 --highlight b -o graph.svg',
     "check": 'symdiff check "(x + sigmoid(y)) / (sigmoid(x) + (x + y)^2)" --at x=3,y=-4',
+    "cache": 'symdiff cache --clear',
 }
 
 
@@ -146,6 +147,24 @@ def cmd_matrix(args, out):
     print(" " * first + "".join(f"  {c:>{w}}" for c, w in zip(columns, widths)), file=out)
     for label, row in zip(rows, cells):
         print(f"{label:<{first}}" + "".join(f"  {x:>{w}}" for x, w in zip(row, widths)), file=out)
+
+
+def _size(n):
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.1f} kB"
+
+
+def cmd_cache(args, out):
+    from .compile import cache_files, clear_cache, default_cache_dir
+    directory = default_cache_dir()
+    if args.clear:
+        removed, freed = clear_cache(directory)
+        print(f"removed {removed:,} files ({_size(freed)}) from {directory}", file=out)
+        return
+    files = cache_files(directory)
+    modules = sum(1 for p in files if p.parent == directory)
+    size = sum(p.stat().st_size for p in files)
+    print(f"{directory}: {modules:,} generated modules, {_size(size)} with their bytecode and "
+          f"numba's compiled code (symdiff cache --clear empties it; SYMDIFF_CACHE_DIR moves it)", file=out)
 
 
 def cmd_diff(args, out):
@@ -277,6 +296,13 @@ def build_parser():
     p = command("check", "check both modes against central finite differences (exit 1 on mismatch)")
     p.add_argument("--at", required=True, help="the point, e.g. x=3,y=-4")
     p.set_defaults(run=cmd_check)
+
+    help_text = "show the size of the cache of generated modules, or --clear it"
+    p = sub.add_parser("cache", help=help_text, description=help_text,
+                       epilog="example:\n  " + EXAMPLES["cache"], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--clear", action="store_true",
+                   help="delete the generated modules and their compiled code (they are made again when needed)")
+    p.set_defaults(run=cmd_cache)
     return parser
 
 
@@ -289,7 +315,8 @@ def main(argv=None, out=None, err=None, stdin=None):
         parser.print_help(out)
         return 2
     try:
-        args.formula = _read_formula(args.formula, stdin or sys.stdin)
+        if hasattr(args, "formula"):
+            args.formula = _read_formula(args.formula, stdin or sys.stdin)
         status = args.run(args, out)
     except ParseError as e:
         print(f"symdiff: error: {e}", file=err)

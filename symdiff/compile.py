@@ -9,7 +9,8 @@ broken file behind.  An unwritable cache directory falls back to a
 temporary one, with a warning.
 
 The cache directory is ``$SYMDIFF_CACHE_DIR``, else ``$XDG_CACHE_HOME/symdiff``,
-else ``~/.cache/symdiff``.
+else ``~/.cache/symdiff``.  It grows with every new formula; ``symdiff cache``
+shows its size and ``symdiff cache --clear`` empties it (:func:`clear_cache`).
 """
 
 import hashlib
@@ -52,6 +53,34 @@ def cache_dir():
                       f"using {_fallback_dir} for this process (set SYMDIFF_CACHE_DIR to choose one)",
                       RuntimeWarning, stacklevel=3)
     return _fallback_dir
+
+
+def cache_files(directory=None):
+    """The files symdiff wrote to a cache directory: generated modules, their bytecode and
+    numba's compiled code for them (nothing else there is touched)."""
+    directory = Path(directory) if directory is not None else default_cache_dir()
+    if not directory.is_dir():
+        return []
+    files = sorted(directory.glob("symdiff_gen_*.py"))
+    pycache = directory / "__pycache__"
+    if pycache.is_dir():
+        files += sorted(p for p in pycache.iterdir() if "symdiff_gen_" in p.name and p.is_file())
+    return files
+
+
+def clear_cache(directory=None):
+    """Delete :func:`cache_files`; returns (files removed, bytes freed).  Modules already
+    imported keep working; later calls regenerate and recompile what they need."""
+    removed = freed = 0
+    for path in cache_files(directory):
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:         # another process cleared it first
+            continue
+        removed += 1
+        freed += size
+    return removed, freed
 
 
 def write_atomic(path, text):

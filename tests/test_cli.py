@@ -99,7 +99,7 @@ def test_grad_of_a_constant_says_there_is_nothing_to_differentiate():
 
 
 def test_help_has_examples():
-    for command in ("grad", "jacobian", "hessian", "diff", "source", "export", "compare", "graph", "check"):
+    for command in ("grad", "jacobian", "hessian", "diff", "source", "export", "compare", "graph", "check", "cache"):
         r = run(command, "--help")
         assert r.returncode == 0 and "example:" in r.stdout and "symdiff " + command in r.stdout
 
@@ -161,3 +161,23 @@ def test_export_a_sparse_hessian(tmp_path):
     assert "SPARSE_SHAPE = (2, 2)" in text and "hessian_array(x, y)" in text
     r = run("export", "x^2*y", "--sparse", "-o", str(tmp_path / "g.py"))
     assert r.returncode == 2 and "sparse=True is for jacobian and hessian" in r.stderr
+
+
+def test_cache_shows_its_size_and_clears_only_its_own_files(tmp_path):
+    import os
+    env = dict(os.environ, SYMDIFF_CACHE_DIR=str(tmp_path))
+    subprocess.run([sys.executable, "-c", "import symdiff as sd; sd.grad('x*y', backend='python')"],
+                   env=env, check=True)
+    (tmp_path / "notes.txt").write_text("not symdiff's")
+
+    def cache(*args):
+        r = subprocess.run([sys.executable, "-m", "symdiff.cli", "cache", *args], env=env,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+    assert cache().startswith(f"{tmp_path}: 1 generated modules, ")
+    assert len(list(tmp_path.glob("symdiff_gen_*.py"))) == 1
+    assert cache("--clear").startswith("removed ")
+    assert not list(tmp_path.rglob("*symdiff_gen_*"))        # modules, bytecode, numba's files
+    assert (tmp_path / "notes.txt").exists()
+    assert cache().startswith(f"{tmp_path}: 0 generated modules, 0.0 kB")
