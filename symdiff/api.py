@@ -45,7 +45,12 @@ def formula_node(graph, formula):
         return graph.from_sympy(formula)
     if isinstance(formula, (int, float)) and not isinstance(formula, bool):
         return graph.number(formula)
-    hint = "; several formulas make a jacobian" if isinstance(formula, (list, tuple, sympy.MatrixBase)) else ""
+    if isinstance(formula, (list, tuple, sympy.MatrixBase)):
+        hint = "; several formulas make a jacobian"
+    elif callable(formula):         # used to jax.grad(f): symdiff reads formulas, it never runs code
+        hint = "; symdiff differentiates formulas, not Python functions: pass the formula as text, e.g. \"x^2*sin(y)\""
+    else:
+        hint = ""
     raise TypeError(f"a formula must be a str or a SymPy expression, not {type(formula).__name__}{hint}")
 
 

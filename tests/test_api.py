@@ -225,6 +225,8 @@ def test_build_errors():
         sd.grad("x +* y", backend="python")
     with pytest.raises(TypeError, match="must be a str or a SymPy expression"):
         sd.grad(3j, backend="python")
+    with pytest.raises(TypeError, match="not function; symdiff differentiates formulas, not Python functions"):
+        sd.grad(lambda x: x ** 2, backend="python")
     x, y = sympy.symbols("x y")
     with pytest.raises(TypeError, match="not ImmutableDenseMatrix; several formulas make a jacobian"):
         sd.grad(sympy.ImmutableMatrix([x * y]), backend="python")
