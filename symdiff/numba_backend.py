@@ -28,7 +28,7 @@ outputs, is encoded as a tape instead (see :mod:`symdiff.tape`): arrays run
 by one executor compiled once.  Its ``grad(*inputs)`` returns an array.
 """
 
-from . import printing, tape, vecmath
+from . import printing, tape
 from .compile import load_module
 from .ops import VECTOR_CHECKED, VECTOR_FUNCTIONS, VECTOR_SPELLINGS
 
@@ -216,6 +216,7 @@ def _small_module(program):
     checks = _trig_arguments(program) if vector else []
     batch = [_batch_loop(program, False, vector, bool(checks)), _batch_loop(program, True, vector, bool(checks))]
     if vector:
+        from . import vecmath  # imports numba: only when a numba module is made
         batch = [vecmath.source(), _vector_kernel(program, checks)] + batch
     return [scalar] + batch + [_gufunc(program), entry]
 

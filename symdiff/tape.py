@@ -21,11 +21,11 @@ the same ones the straight-line numba code uses, so both give the same
 numbers.
 """
 
+import functools
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
 
-import numba
 import numpy as np
 
 from . import printing
@@ -163,10 +163,11 @@ def encode(program):
     opcodes = np.array([_OPCODE[ins.op] for ins in body], dtype=np.int64)
 
     in_order = np.arange(n, dtype=np.int64)
-    slots, n_slots = _allocate(in_order, a, b, k, kept, first_free)
+    allocate = _compiled(_allocate)
+    slots, n_slots = allocate(in_order, a, b, k, kept, first_free)
     # by (level, opcode), stable: np.lexsort sorts by its last key first and is stable
-    by_level = np.lexsort((opcodes, _levels(a, b, k))).astype(np.int64)
-    level_slots, n_level_slots = _allocate(by_level, a, b, k, kept, first_free)
+    by_level = np.lexsort((opcodes, _compiled(_levels)(a, b, k))).astype(np.int64)
+    level_slots, n_level_slots = allocate(by_level, a, b, k, kept, first_free)
     if n_level_slots <= 2 * n_slots + 64:
         order, slots, n_slots = by_level, level_slots, n_level_slots
     else:
@@ -194,7 +195,14 @@ def encode(program):
 _NO_OPERAND = -(2 ** 62)        # b of a one-operand instruction (constants are ~slot: small negatives)
 
 
-@numba.njit(cache=True)
+@functools.cache
+def _compiled(function):
+    """``function`` compiled by numba (and cached on disk), on first use: importing
+    symdiff, or using only the python backend, does not import numba."""
+    import numba
+    return numba.njit(cache=True)(function)
+
+
 def _levels(a, b, k):
     """Each instruction's level: 1 + the deepest of its operands (inputs and constants: 0)."""
     level = np.zeros(k + a.shape[0], dtype=np.int64)
@@ -210,7 +218,6 @@ def _levels(a, b, k):
     return level[k:]
 
 
-@numba.njit(cache=True)
 def _allocate(order, a, b, k, kept, first_free):
     """Linear-scan slots for the instructions in ``order``: ``(slot of each value, slots used)``.
 

@@ -80,3 +80,12 @@ def _check_fallback(directory, monkeypatch):
         g = sd.grad("x^3", backend="python")
     assert g(x=2.0).tolist() == [12.0]
     assert Path(g.module.__file__).parent == sd_compile._fallback_dir
+
+
+def test_importing_symdiff_does_not_import_numba():
+    # numba takes a fifth of a second to import; the python backend, the CLI's default,
+    # never needs it (the tape encoder's scans and vecmath are compiled or imported on use)
+    code = ("import sys, symdiff as sd; sd.grad('x*y', backend='python')(1.0, 2.0); "
+            "print('numba' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "False"
