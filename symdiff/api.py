@@ -126,7 +126,7 @@ def _as_symbol(item, known):
 
 def resolve_variables(free, wrt):
     """``(wrt symbols, inputs in call order)`` from the formulas' free symbols and ``wrt``."""
-    _check_distinct_names(free)
+    _check_distinct_names(free)         # first: else wrt=[x, x'] would read "wrt names x more than once"
     known = {s.name: s for s in free}
     if wrt is None:
         wrt_syms = list(free)

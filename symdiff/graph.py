@@ -304,11 +304,6 @@ class Graph:
                         break
         return active
 
-    def free_symbols(self, roots):
-        """SymPy symbols the roots depend on, sorted by name."""
-        syms = [self.data[v] for v in self.reachable(roots) if self.kind[v] == "Symbol"]
-        return sorted(syms, key=lambda s: s.name)
-
     def symbols(self):
         """Every SymPy symbol in the graph, sorted by name: in a graph made for some formulas,
         the variables they mention, including any that folding removed (``x - x`` is 0, and
