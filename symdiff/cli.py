@@ -106,12 +106,16 @@ def _number(x):
     return f"{float(x):.15g}"
 
 
+def _evaluate(fn, args):
+    """``fn`` at the ``--at`` point (checked against its inputs): (result, the point as text)."""
+    at = _parse_at(args.at or "")
+    result = fn(*api.point_values(at, [s.name for s in fn.inputs], "--at"))
+    return result, ", ".join(f"{k}={_number(v)}" for k, v in at.items())
+
+
 def cmd_grad(args, out):
     fn = api.value_and_grad(args.formula, wrt=_wrt(args.wrt), mode=args.mode, backend=args.backend)
-    at = _parse_at(args.at or "")
-    names = [s.name for s in fn.inputs]
-    value, gradient = fn(*api.point_values(at, names, "--at"))
-    point = ", ".join(f"{k}={_number(v)}" for k, v in at.items())
+    (value, gradient), point = _evaluate(fn, args)
     print(f"f({point}) = {_number(value)}", file=out)
     if not fn.wrt:
         print("(no variables: nothing to differentiate)", file=out)
@@ -130,9 +134,7 @@ def cmd_matrix(args, out):
         fn = api.jacobian(formulas, wrt=_wrt(args.wrt), mode=args.mode, backend=args.backend)
     else:
         fn = api.hessian(formulas[0], wrt=_wrt(args.wrt), mode=args.mode, backend=args.backend)
-    at = _parse_at(args.at or "")
-    matrix = fn(*api.point_values(at, [s.name for s in fn.inputs], "--at"))
-    point = ", ".join(f"{k}={_number(v)}" for k, v in at.items())
+    matrix, point = _evaluate(fn, args)
     subject = "; ".join(api.formula_text(f, 60) for f in formulas)
     print(f"{'Jacobian' if jacobian else 'Hessian'} of {subject} at {point or 'no point'} "
           f"({fn.how} mode, {fn.backend} backend):", file=out)
