@@ -24,6 +24,8 @@ import math
 import re
 import unicodedata
 
+import sympy
+
 from .ops import OPS
 from .optimize import Emitter
 from .program import Program
@@ -41,6 +43,17 @@ RESERVED_IDENTIFIERS = frozenset(
     | {"VEC_TRIG_LIMIT", "vec_sin", "vec_cos", "vec_exp", "vec_log", "vec_tanh"}           # symdiff.vecmath
     # builtins the modules call (range, float, all ...): all of them, so none is ever shadowed
     | {name for name in dir(builtins) if not name.startswith("_")})
+
+
+# SymPy's reciprocal functions, written with ours: class -> (f, None) for 1/f(x), or
+# (None, f) for f(1/x), their definitions on the reals (acot(0) = atan(inf) = pi/2, as in
+# SymPy).  Their graph nodes stay SymPy's, so derivatives are SymPy's own (sec' = tan*sec).
+SPELLED_WITH_OURS = {
+    sympy.sec: ("cos", None), sympy.csc: ("sin", None), sympy.cot: ("tan", None),
+    sympy.sech: ("cosh", None), sympy.csch: ("sinh", None), sympy.coth: ("tanh", None),
+    sympy.asec: (None, "acos"), sympy.acsc: (None, "asin"), sympy.acot: (None, "atan"),
+    sympy.asech: (None, "acosh"), sympy.acsch: (None, "asinh"), sympy.acoth: (None, "atanh"),
+}
 
 
 def to_float(value):
@@ -170,8 +183,14 @@ class _Lowering:
             self.emit_chain(v, [(op, (xs[0], xs[1]))] + [(op, (None, x)) for x in xs[2:]])
         elif kind in OPS:
             self.emit_chain(v, [(kind, tuple(self.operand(a) for a in g.args[v]))])
+        elif (spelled := SPELLED_WITH_OURS.get(g.data[v])) is not None:
+            inner, outer = spelled
+            x = self.operand(g.args[v][0])
+            self.emit_chain(v, [(inner, (x,)), ("div", (1.0, None))] if outer is None
+                            else [("div", (1.0, x)), (outer, (None,))])
         else:
-            raise NotImplementedError(f"symdiff has no code spelling for the SymPy function {kind!r}")
+            raise NotImplementedError(f"symdiff has no code spelling for the SymPy function {kind!r}, so it "
+                                      "cannot be compiled; sd.diff still differentiates it symbolically")
 
     def _one_step(self, v):
         """``(op, args)`` when node ``v`` is one instruction of a common shape, else None.

@@ -116,6 +116,41 @@ def test_sympy_function_without_rule_uses_fdiff():
     d = sd.diff(sympy.besselj(0, x ** 2), "x")
     assert sympy.simplify(d - sympy.diff(sympy.besselj(0, x ** 2), x)) == 0
     assert d == -2 * x * sympy.besselj(1, x ** 2)
+    # ... but code needs a spelling: none for besselj, and the error says what still works
+    with pytest.raises(NotImplementedError, match="'besselj'.*sd.diff still differentiates it"):
+        sd.grad(sympy.besselj(0, x ** 2), backend="python")
+
+
+# SymPy's reciprocal functions (sec, acot, coth ...) are no ops of ours: lowering writes them
+# with ours (1/cos(x), atan(1/x) ...); their derivatives stay SymPy's own (sec' = tan*sec).
+RECIPROCAL = [(sympy.sec, 0.6), (sympy.csc, 0.6), (sympy.cot, -0.6), (sympy.sech, 0.6),
+              (sympy.csch, -0.6), (sympy.coth, 0.6), (sympy.acot, -0.6), (sympy.acsch, 0.6),
+              (sympy.asec, -1.7), (sympy.acsc, 1.7), (sympy.acoth, -1.7), (sympy.asech, 0.6)]
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("func,at", RECIPROCAL, ids=[f.__name__ for f, _ in RECIPROCAL])
+def test_sympy_reciprocal_functions_compile(func, at, mode):
+    x = sympy.Symbol("x")
+    expr = func(x) * x
+    value, gradient = sd.value_and_grad(expr, mode=mode, backend="python")(x=at)
+    assert value == pytest.approx(sympy_value(expr, {"x": at}), rel=1e-13)
+    np.testing.assert_allclose(gradient, sympy_gradient(expr, ["x"], {"x": at}), rtol=1e-12)
+    assert sd.diff(func(x), "x") == func(x).fdiff()
+
+
+def test_sympy_reciprocal_functions_numba_matches_python():
+    xs = sympy.symbols(f"x0:{len(RECIPROCAL)}")
+    expr = sum(func(x) for (func, _), x in zip(RECIPROCAL, xs))
+    point = {x.name: at for (_, at), x in zip(RECIPROCAL, xs)}
+    a = xs[0]
+    numba_result = sd.value_and_grad(expr, backend="numba")(**point)
+    python_result = sd.value_and_grad(expr, backend="python")(**point)
+    assert numba_result[0] == pytest.approx(python_result[0], rel=1e-14)
+    np.testing.assert_allclose(numba_result[1], python_result[1], rtol=1e-14)
+    # acot's branch as SymPy has it: acot(0) = pi/2, derivative -1/(1 + x^2) = -1
+    value, gradient = sd.value_and_grad(sympy.acot(a), backend="python")(x0=0.0)
+    assert (value, gradient[0]) == (math.pi / 2, -1.0)
 
 
 def test_every_language_function_has_a_rule():
