@@ -202,7 +202,8 @@ def cmd_compare(args, out):
 
 def cmd_graph(args, out):
     from .display import show_graph
-    picture = show_graph(args.formula, at=_point(args), highlight=args.highlight, path=args.output,
+    picture = show_graph(args.formula, at=_point(args) if args.at is not None else None,
+                         highlight=args.highlight, path=args.output,
                          max_nodes=args.max_nodes)
     print(f"wrote {args.output}" + (f"; {picture.equation}" if picture.equation else ""), file=out)
 
@@ -288,7 +289,8 @@ def build_parser():
     p.set_defaults(run=cmd_compare)
 
     p = command("graph", "draw the computational graph with values and edge derivatives")
-    p.add_argument("--at", required=True, help="the point, e.g. a=2,b=1")
+    p.add_argument("--at", help="the point, e.g. a=2,b=1 (without it, the edges show the local "
+                                "derivatives as formulas)")
     p.add_argument("--highlight", help="an input whose paths to the output are summed")
     p.add_argument("-o", "--output", required=True, help="picture file: .svg, .png or .pdf")
     p.add_argument("--max-nodes", type=int, default=MAX_NODES,

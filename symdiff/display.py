@@ -5,8 +5,9 @@ per operation with its value at a point, each edge labelled with the local
 partial derivative d(user)/d(argument) there, and -- for a chosen input --
 every path to the output highlighted with the product of its edge
 derivatives; their sum is the derivative (``de/db = 1*2 + 1*3 = 5``).
-matplotlib draws, networkx lays the graph out in layers; no system binary
-is needed.
+Without a point the edges carry the partials as formulas (``b + 1``) and the
+sum over paths is written out symbolically.  matplotlib draws, networkx lays
+the graph out in layers; no system binary is needed.
 """
 
 import math
@@ -33,13 +34,14 @@ class GraphPicture:
     """What :func:`show_graph` drew, as data (tests and notebooks read it)."""
 
     labels: dict          # node -> label text
-    values: dict          # node -> value at the point
-    edges: dict           # (argument, user) -> local partial derivative value
+    values: dict          # node -> value at the point ({} without a point)
+    edges: dict           # (argument, user) -> local partial derivative value ({} without a point)
     paths: list           # highlighted paths: lists of nodes, input first
-    path_products: list   # product of edge derivatives along each path
-    derivative: float     # d output / d highlighted input (the sum over all paths)
-    equation: str         # e.g. "∂f/∂b = 1·2 + 1·3 = 5"
+    path_products: list   # product of edge derivatives along each path ([] without a point)
+    derivative: float     # d output / d highlighted input (the sum over all paths; None without a point)
+    equation: str         # e.g. "∂f/∂b = 1·2 + 1·3 = 5", or "∂f/∂b = (b + 1) + (a + b)"
     figure: object = None
+    partials: dict = None  # (argument, user) -> the local partial as a formula, e.g. "b + 1"
 
 
 def _fmt(x):
@@ -48,9 +50,10 @@ def _fmt(x):
     return f"{x:.4g}"
 
 
-def graph_values(f, at, max_nodes=None):
-    """(graph, root, nodes, values, edges) of formula ``f`` at the point ``at``; a graph of
-    more than ``max_nodes`` nodes is a ValueError, raised before any partial is built."""
+def graph_partials(f, max_nodes=None):
+    """(graph, root, nodes, partials) of formula ``f``: the nodes drawn, and for each edge
+    (argument, user) the node of the local partial d user / d argument.  A graph of more
+    than ``max_nodes`` nodes is a ValueError, raised before any partial is built."""
     g = Graph()
     root = formula_node(g, f)
     # constants are drawn inside their users' labels; a constant formula is one node
@@ -58,23 +61,49 @@ def graph_values(f, at, max_nodes=None):
     if max_nodes is not None and len(nodes) > max_nodes:
         raise ValueError(f"the graph of {formula_text(f, 60)} has {len(nodes)} nodes, too many to draw "
                          f"readably (limit {max_nodes}: max_nodes=, --max-nodes on the command line)")
-    partials = {v: local_partials(g, v) for v in nodes if g.args[v]}
-    wanted = list(nodes)
-    edge_keys = []
-    for v, ps in partials.items():
-        for arg, p in zip(g.args[v], ps):
-            if not g.is_constant(arg):
-                edge_keys.append((arg, v))
-                wanted.append(p if p is not None else g.zero)
+    partials = {}
+    for v in nodes:
+        if g.args[v]:
+            for arg, p in zip(g.args[v], local_partials(g, v)):
+                if not g.is_constant(arg):
+                    partials[(arg, v)] = p if p is not None else g.zero
+    return g, root, nodes, partials
+
+
+def graph_values(g, nodes, partials, at):
+    """(values, edges): each node's value and each edge's partial at the point ``at``."""
     symbols = g.symbols()        # the formula's variables, drawn or folded away (x - x)
     point = point_values(at, [s.name for s in symbols], "show_graph: at=")
     idents = input_identifiers([s.name for s in symbols])
+    wanted = list(nodes) + list(partials.values())
     program = lower(g, wanted, [(g.symbol(s), i) for s, i in zip(symbols, idents)], "values",
                     [str(k) for k in range(len(wanted))])
     results = [float(x) for x in interpret(program, *point)]
-    values = dict(zip(nodes, results[:len(nodes)]))
-    edges = dict(zip(edge_keys, results[len(nodes):]))
-    return g, root, nodes, values, edges
+    return dict(zip(nodes, results[:len(nodes)])), dict(zip(partials, results[len(nodes):]))
+
+
+_EDGE_FORMULA_LIMIT = 24     # characters of a partial drawn on an edge
+
+
+def _formulas(g, partials):
+    """Each edge's local partial as short text (SymPy's spelling)."""
+    keys = list(partials)
+    texts = [str(e).replace("**", "^") for e in g.to_sympy([partials[k] for k in keys])]
+    return {k: t if len(t) <= _EDGE_FORMULA_LIMIT else t[:_EDGE_FORMULA_LIMIT - 1] + "…"
+            for k, t in zip(keys, texts)}
+
+
+def _factor(text):
+    """A partial's text as a factor of a product: parenthesised if it is a sum or negative."""
+    return f"({text})" if (" + " in text or " - " in text or text.startswith("-")) else text
+
+
+def _symbolic_product(path, formulas):
+    factors = [formulas[(a, b)] for a, b in zip(path, path[1:])]
+    if "0" in factors:
+        return "0"
+    kept = [_factor(t) for t in factors if t != "1"]
+    return "·".join(kept) if kept else "1"
 
 
 def _label(g, v):
@@ -120,17 +149,39 @@ def _path_sum(nodes, edges, source, root):
     return adjoint[source]
 
 
-def show_graph(f, at, highlight=None, path=None, ax=None, title=None, max_nodes=MAX_NODES):
-    """Draw the computational graph of ``f`` at the point ``at``.
+def _layer_order(g, nodes, layer):
+    """The nodes layer by layer, each layer sorted by the mean place of its arguments in the
+    layers below (the barycenter step of Sugiyama's layout): fewer edges cross."""
+    place = {}
+    ordered = []
+    for k in sorted(set(layer.values())):
+        members = [v for v in nodes if layer[v] == k]
+        def barycenter(v):
+            below = [place[a] for a in g.args[v] if a in place]
+            return sum(below) / len(below) if below else 0.5
+        members.sort(key=barycenter)        # stable: ties keep id order
+        for i, v in enumerate(members):
+            place[v] = (i + 0.5) / len(members)
+        ordered += members
+    return ordered
+
+
+def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_nodes=MAX_NODES):
+    """Draw the computational graph of ``f``, at the point ``at`` if one is given.
 
     >>> pic = show_graph("(a + b) * (b + 1)", at={"a": 2, "b": 1}, highlight="b")
     >>> pic.equation
     '∂f/∂b = 1·2 + 1·3 = 5'
+    >>> show_graph("(a + b) * (b + 1)", highlight="b").equation
+    '∂f/∂b = (b + 1) + (a + b)'
 
     ``highlight`` names an input whose paths to the output are drawn in
     colour with their products; ``path`` saves the picture (``.svg``,
-    ``.png``, ``.pdf``).  Returns a :class:`GraphPicture`.  A graph of more
-    than ``max_nodes`` nodes is refused (a ValueError): it would not be readable.
+    ``.png``, ``.pdf``).  With ``at`` (a dict giving every variable) the nodes
+    show their values and the edges the local partials' values; without it
+    the edges show the partials as formulas.  Returns a :class:`GraphPicture`.
+    A graph of more than ``max_nodes`` nodes is refused (a ValueError): it
+    would not be readable.
     """
     import matplotlib
     if path is not None and ax is None:
@@ -138,27 +189,34 @@ def show_graph(f, at, highlight=None, path=None, ax=None, title=None, max_nodes=
     import matplotlib.pyplot as plt
     import networkx as nx
 
-    g, root, nodes, values, edges = graph_values(f, at, max_nodes)
+    g, root, nodes, partials = graph_partials(f, max_nodes)
+    values, edges = graph_values(g, nodes, partials, at) if at is not None else ({}, {})
+    formulas = _formulas(g, partials)
     labels = {v: _label(g, v) for v in nodes}
     users = {}
-    for arg, v in edges:
+    for arg, v in partials:
         users.setdefault(arg, []).append(v)
 
-    paths, products, equation, derivative = [], [], "", math.nan
+    paths, products, equation, derivative = [], [], "", None if at is None else math.nan
     if highlight is not None:
         source = next((v for v in nodes if g.kind[v] == "Symbol" and g.data[v].name == highlight), None)
         if source is None and highlight not in (s.name for s in g.symbols()):
             raise ValueError(f"{highlight!r} is not a variable of {formula_text(f, 60)}")
         paths = _paths(g, source, root, users) if source is not None else []   # x - x: x is not drawn
-        products = [float(np.prod([edges[(a, b)] for a, b in zip(p, p[1:])])) for p in paths]
-        derivative = float(_path_sum(nodes, edges, source, root)) if paths else 0.0   # all paths
-        if 0 < len(paths) <= MAX_PATHS:
-            terms = " + ".join("·".join(_fmt(edges[(a, b)]) for a, b in zip(p, p[1:])) for p in paths)
-            equation = f"∂f/∂{highlight} = {terms} = {_fmt(derivative)}"
+        if at is None:
+            terms = " + ".join(_symbolic_product(p, formulas) for p in paths[:MAX_PATHS])
+            more = f" + ... (more than {MAX_PATHS} paths)" if len(paths) > MAX_PATHS else ""
+            equation = f"∂f/∂{highlight} = {terms}{more}"
         else:
-            equation = f"∂f/∂{highlight} = {_fmt(derivative)} (more than {MAX_PATHS} paths)"
+            products = [float(np.prod([edges[(a, b)] for a, b in zip(p, p[1:])])) for p in paths]
+            derivative = float(_path_sum(nodes, edges, source, root)) if paths else 0.0   # all paths
+            if 0 < len(paths) <= MAX_PATHS:
+                terms = " + ".join("·".join(_fmt(edges[(a, b)]) for a, b in zip(p, p[1:])) for p in paths)
+                equation = f"∂f/∂{highlight} = {terms} = {_fmt(derivative)}"
+            else:
+                equation = f"∂f/∂{highlight} = {_fmt(derivative)} (more than {MAX_PATHS} paths)"
         if not paths:
-            derivative = 0.0
+            derivative = None if at is None else 0.0
             equation = f"∂f/∂{highlight} = 0 (no path)"
 
     # layers: longest distance from the leaves, inputs at the bottom
@@ -166,10 +224,12 @@ def show_graph(f, at, highlight=None, path=None, ax=None, title=None, max_nodes=
     for v in nodes:
         layer[v] = 1 + max((layer[a] for a in g.args[v] if a in layer), default=-1)
     G = nx.DiGraph()
-    for v in nodes:
-        G.add_node(v, layer=layer[v])
-    G.add_edges_from(edges)
-    pos = nx.multipartite_layout(G, subset_key="layer", align="horizontal")
+    G.add_nodes_from(nodes)
+    G.add_edges_from(partials)
+    layers = {}
+    for v in _layer_order(g, nodes, layer):     # a layer's nodes are placed left to right in list order
+        layers.setdefault(layer[v], []).append(v)
+    pos = nx.multipartite_layout(G, subset_key=layers, align="horizontal")
 
     width = max(4.0, 1.6 * max(sum(1 for v in nodes if layer[v] == k) for k in set(layer.values())))
     if ax is None:
@@ -185,11 +245,13 @@ def show_graph(f, at, highlight=None, path=None, ax=None, title=None, max_nodes=
               for v in G.nodes]
     nx.draw_networkx_nodes(G, pos, ax=ax, node_color=colors, node_size=2600, edgecolors="#555555")
     nx.draw_networkx_labels(G, pos, ax=ax, font_size=9,
-                            labels={v: f"{labels[v]}\n= {_fmt(values[v])}" for v in G.nodes})
+                            labels={v: f"{labels[v]}\n= {_fmt(values[v])}" if values else labels[v]
+                                    for v in G.nodes})
     nx.draw_networkx_edge_labels(G, pos, ax=ax, font_size=8, rotate=False,
-                                 edge_labels={e: _fmt(d) for e, d in edges.items()},
+                                 edge_labels={e: _fmt(d) for e, d in edges.items()} if at is not None
+                                 else formulas,
                                  font_color="#b71c1c", bbox={"boxstyle": "round", "fc": "white", "ec": "none"})
-    point = ", ".join(f"{k}={_fmt(float(x))}" for k, x in at.items())
+    point = ", ".join(f"{k}={_fmt(float(x))}" for k, x in (at or {}).items())
     ax.set_title(title or formula_text(f, 80) + (f"\nat {point}" if point else ""), fontsize=10)
     if equation:
         ax.text(0.5, -0.04, equation, transform=ax.transAxes, ha="center", va="top", fontsize=11,
@@ -199,4 +261,4 @@ def show_graph(f, at, highlight=None, path=None, ax=None, title=None, max_nodes=
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, bbox_inches="tight")
-    return GraphPicture(labels, values, edges, paths, products, derivative, equation, fig)
+    return GraphPicture(labels, values, edges, paths, products, derivative, equation, fig, formulas)

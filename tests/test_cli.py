@@ -181,3 +181,13 @@ def test_cache_shows_its_size_and_clears_only_its_own_files(tmp_path):
     assert not list(tmp_path.rglob("*symdiff_gen_*"))        # modules, bytecode, numba's files
     assert (tmp_path / "notes.txt").exists()
     assert cache().startswith(f"{tmp_path}: 0 generated modules, 0.0 kB")
+
+
+def test_graph_draws_with_values_at_a_point_and_with_formulas_without_one(tmp_path):
+    r = run("graph", "(a+b)*(b+1)", "--at", "a=2,b=1", "--highlight", "b", "-o", str(tmp_path / "at.svg"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"wrote {tmp_path / 'at.svg'}; ∂f/∂b = 1·2 + 1·3 = 5"
+    r = run("graph", "(a+b)*(b+1)", "--highlight", "b", "-o", str(tmp_path / "symbolic.svg"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"wrote {tmp_path / 'symbolic.svg'}; ∂f/∂b = (b + 1) + (a + b)"
+    assert (tmp_path / "symbolic.svg").read_text().lstrip().startswith("<?xml")

@@ -76,6 +76,38 @@ def test_graph_of_a_constant_and_of_a_variable_that_cancels(tmp_path):
         sd.show_graph("x - x + y", at={"x": 1, "y": 2}, highlight="z")
 
 
+def test_graph_without_a_point_shows_the_partials_as_formulas(tmp_path):
+    pic = sd.show_graph("(a + b) * (b + 1)", highlight="b", path=tmp_path / "colah.svg")
+    # colah's figure: d(c*d)/dc = d = b + 1, d(c*d)/dd = c = a + b, each sum's partials 1
+    assert sorted(pic.partials.values()) == ["1", "1", "1", "a + b", "b + 1"]
+    assert pic.equation == "∂f/∂b = (b + 1) + (a + b)"
+    assert pic.values == {} and pic.edges == {} and pic.derivative is None
+    svg = (tmp_path / "colah.svg").read_text()
+    assert "= " not in svg.split("∂f/∂b")[0].split("</metadata>")[-1]    # no node values drawn
+    # each path's product of symbolic partials, 1s left out, negative factors in parentheses;
+    # summed, they are SymPy's derivative
+    pic = sd.show_graph("sin(x*y) * exp(-x^2)", highlight="x")
+    assert pic.equation == "∂f/∂x = y·cos(x*y)·exp(-x^2) + 2*x·(-1)·exp(-x^2)·sin(x*y)"
+    x, y = sympy.symbols("x y")
+    terms = pic.equation.split(" = ")[1].replace("^", "**").replace("·", "*").split(" + ")
+    assert sympy.simplify(sum(sympy.sympify(t) for t in terms)
+                          - sympy.diff(sympy.sin(x * y) * sympy.exp(-x ** 2), x)) == 0
+
+
+def test_graph_layers_are_ordered_so_edges_do_not_cross():
+    # x^2 and x*y on one layer: x^2 (only x) left of x*y (x and y), so nothing crosses
+    pic = sd.show_graph("sin(x*y) * exp(-x^2)")
+    ax = pic.figure.axes[0]
+    place = {}
+    for t in ax.texts:
+        x, y = t.get_position()
+        place.setdefault(t.get_text(), []).append((round(y, 6), x))
+    layer_of_square = place["^2"][0][0]
+    product = next(x for y, x in place["×"] if y == layer_of_square)      # x*y, not the root
+    assert place["x"][0][1] < place["y"][0][1]
+    assert place["^2"][0][1] < product and place["negate"][0][1] < place["sin"][0][1]
+
+
 def test_compiled_function_markdown_view():
     g = sd.grad("(a + b) * (b + 1)", backend="python")
     md = g._repr_markdown_()
