@@ -43,6 +43,12 @@ the **product of the edge derivatives** along each path."""),
 import symdiff as sd
 e = sd.parse("(a + b) * (b + 1)")
 e"""),
+    md("""Before any numbers, the structure: each edge carries its local partial as a
+formula ($\\partial e/\\partial c = d = b + 1$), and the derivative is the sum over
+paths of their products, written out:"""),
+    code("""sd.show_graph("(a + b) * (b + 1)", highlight="b").equation"""),
+    md("""At the point $a=2$, $b=1$ every node gets its value and every edge the value of
+its partial:"""),
     code("""
 picture = sd.show_graph("(a + b) * (b + 1)", at={"a": 2, "b": 1}, highlight="b")
 picture.equation"""),
