@@ -41,7 +41,7 @@ class GraphPicture:
     derivative: float     # d output / d highlighted input (the sum over all paths; None without a point)
     equation: str         # e.g. "∂f/∂b = 1·2 + 1·3 = 5", or "∂f/∂b = (b + 1) + (a + b)"
     figure: object = None
-    partials: dict = None  # (argument, user) -> the local partial as a formula, e.g. "b + 1"
+    partials: dict = None  # (argument, user) -> the local partial as a formula, e.g. "b + 1" (24 characters at most)
 
 
 def _fmt(x):
