@@ -244,11 +244,12 @@ def _check_mode(mode):
         raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, not {mode!r}")
 
 
-def derivative_nodes(graph, roots, wrt_nodes, mode):
-    """``{(i, j): node}``: the nonzero d roots[i] / d wrt[j], by ``mode``."""
+def derivative_nodes(graph, roots, wrt_nodes, mode, ranks=None):
+    """``{(i, j): node}``: the nonzero d roots[i] / d wrt[j], by ``mode`` (forward mode
+    fills ``ranks``, when given, for :func:`~symdiff.lower.lower`)."""
     cache = {}
     if mode == "forward":
-        return tangents(graph, roots, wrt_nodes, cache)
+        return tangents(graph, roots, wrt_nodes, cache, ranks)
     found = {}
     for i, root in enumerate(roots):
         for j, d in enumerate(adjoints(graph, root, wrt_nodes, cache)):
@@ -299,13 +300,15 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
             mode = choose_mode(g, roots, xs)
     if _wants_checkpoints(checkpoint) and mode != "reverse":
         raise ValueError(f"checkpointing trades memory in reverse mode; this is {mode} mode")
+    # forward mode: each value is emitted next to its tangents (see forward.tangents)
+    ranks = {} if mode == "forward" and kind != "hessian" else None
     if kind == "hessian":
         gradient = derivative_nodes(g, roots, xs, mode)
         entries = _hessian_entries(g, [gradient.get((0, j), g.zero) for j in range(n)], xs)
         shape = (n, n)
         how = f"forward-over-{mode} mode"
     else:
-        entries = derivative_nodes(g, roots, xs, mode)
+        entries = derivative_nodes(g, roots, xs, mode, ranks)
         shape = (len(roots), n)
         how = f"{mode} mode"
     if sparse:
@@ -337,7 +340,7 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
              f"with respect to {printing.listing(names, 32)}, by {how}.\n"
              f"Inputs (call order): {printing.listing((s.name for s in problem.inputs), 32)}.")
     # lowering emits through optimize's Emitter: the program comes out optimized
-    program = lower(g, outputs, problem.input_pairs(), kind, labels, title, primal_limit)
+    program = lower(g, outputs, problem.input_pairs(), kind, labels, title, primal_limit, ranks)
     if _wants_checkpoints(checkpoint):
         program = checkpoint_program(program, None if checkpoint is True else int(checkpoint))
     check(program)

@@ -42,25 +42,36 @@ def cone(users, source):
     return sorted(seen)
 
 
-def tangents(g, outputs, wrt, cache=None):
-    """Forward mode.  Returns ``{(i, j): node}``: the nonzero d outputs[i] / d wrt[j]."""
+def tangents(g, outputs, wrt, cache=None, ranks=None):
+    """Forward mode.  Returns ``{(i, j): node}``: the nonzero d outputs[i] / d wrt[j].
+
+    ``ranks``, a dict, receives for every node made here the function node whose
+    tangents made it: lowering in that order (:func:`~symdiff.lower.lower`'s
+    ``ranks``) puts each value next to its tangents in every direction, as
+    vector forward mode runs, so a value dies as soon as its users' tangents are
+    computed instead of living until the last sweep.
+    """
     cache = {} if cache is None else cache
     users = _users(g, g.reachable(outputs))
     rows_of = {}
     for i, out in enumerate(outputs):
         rows_of.setdefault(out, []).append(i)
     first_new = len(g)
-    args = g.args
+    args, kinds = g.args, g.kind        # len(kinds) is the graph's size, without a method call
     result = {}
     for j, x in enumerate(wrt):
         tangent = {x: g.one}
         for v in cone(users, x):
+            made = len(kinds)
             terms = [g.mul(p, tangent[a]) for a, p in zip(args[v], partials_of(g, cache, v))
                      if p is not None and a in tangent]
             if terms:
                 t = tangent[v] = g.add(*terms)
                 if t >= first_new:
                     g.hints.setdefault(t, ("tangent", v, x))
+            if ranks is not None and len(kinds) > made:
+                for node in range(made, len(kinds)):
+                    ranks[node] = v
         for v, t in tangent.items():
             for i in rows_of.get(v, ()):
                 result[i, j] = t

@@ -328,12 +328,39 @@ class _Lowering:
         return [("pow", (base, self.operand(e)))]
 
 
-def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0):
+def schedule(g, roots, ranks):
+    """The nodes the roots depend on in a topological order that otherwise follows
+    ``ranks``: sorted by ``(ranks.get(v, v), v)``, and a node whose arguments are not
+    placed yet gets them placed just before it (depth first)."""
+    args = g.args
+    placed = bytearray(len(g))
+    order = []
+    for v in sorted(g.reachable(roots), key=lambda v: (ranks.get(v, v), v)):
+        stack = [v]
+        while stack:
+            u = stack[-1]
+            if placed[u]:
+                stack.pop()
+                continue
+            missing = [a for a in args[u] if not placed[a]]
+            if missing:
+                stack.extend(reversed(missing))
+            else:
+                placed[u] = 1
+                order.append(u)
+                stack.pop()
+    return order
+
+
+def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0, ranks=None):
     """Build a Program computing graph nodes ``outputs`` (None = 0) from ``inputs``.
 
     ``inputs`` is a list of ``(node, identifier)`` pairs, in call order.
     Instructions of nodes with ids below ``primal_limit`` (the function's own
     nodes, made before any derivative) are recorded as ``Program.primal``.
+    Nodes are emitted in ascending id (a reverse-mode program reads as its
+    forward sweep, then its reverse sweep), or in the order :func:`schedule`
+    makes of ``ranks`` (forward mode: see :func:`~symdiff.forward.tangents`).
     """
     low = _Lowering(g, inputs)
     kinds, args, negation_of, reciprocal_of = g.kind, g.args, g._negation_of, low._reciprocal
@@ -358,23 +385,28 @@ def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0):
             extend(args[v])
     # emit them in id (= topological) order: the common shapes in one step, the rest
     # through the general path
-    primal_count = 0
+    if ranks is None:
+        order = itertools.compress(range(len(needed)), needed)
+    else:
+        order = [v for v in schedule(g, [o for o in outputs if o is not None], ranks) if needed[v]]
+    primal = []
     names, hints = low.names, g.hints
     one_step, fresh, final_name, emit = low._one_step, low.fresh, low.final_name, low.emitter.emit
     body = low.emitter.body
-    for v in itertools.compress(range(len(needed)), needed):
+    for v in order:
         k = kinds[v]
         if names[v] is not None or k == "Number" or k == "NumberSymbol":
             continue
+        start = len(body) if v < primal_limit else -1
         step = one_step(v)
         if step is None:
             low.emit(v)
         else:
             target = final_name(v) if v in hints else fresh()
             low.settle(v, target, emit(target, *step))
-        if v < primal_limit:
-            primal_count = len(body)
-    primal = frozenset(ins.target for ins in body[:primal_count])
+        if start >= 0:
+            primal.extend(ins.target for ins in body[start:])
+    primal = frozenset(primal)
     outs = tuple(0.0 if o is None else low.operand(o) for o in outputs)
     return Program(name, tuple(ident for _, ident in inputs), low.emitter.finish(outs), outs,
                    tuple(output_labels), title, primal)

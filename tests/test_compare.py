@@ -36,6 +36,17 @@ def test_reason_explains_a_choice_against_the_sweep_count():
     assert "nothing to differentiate" in sd.compare("2", measure=False).reason
 
 
+@pytest.mark.parametrize("depth", [10, 100, 1000])
+def test_forward_memory_stays_flat_with_depth_reverse_grows(depth):
+    # the classic memory lesson on sin(exp(...(x))): forward mode computes each value next to
+    # its tangent and drops it (x, the value, its tangent and cos: 4 names alive at most, any
+    # depth); reverse mode keeps every exp for its sweep back: depth/2 of them, plus 2
+    from symdiff.examples import sin_exp_chain
+    report = sd.compare(sin_exp_chain(depth), measure=False)
+    assert report.forward.peak_live == 4
+    assert report.reverse.peak_live == depth // 2 + 2
+
+
 def test_check_grad_at_a_kink_says_so():
     # relu at 0: left difference 0, right 1, central 0.5; symdiff's relu'(0) = 0 by convention
     check = sd.check_grad("relu(x)", at={"x": 0.0})

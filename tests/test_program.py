@@ -89,3 +89,19 @@ def test_peak_live_and_counts():
     assert p.operation_count == 4
     assert p.operation_counts() == {"add": 1, "mul": 1, "div": 1, "transcendental": 1, "compare": 0}
     assert p.peak_live() == 2
+
+
+def test_schedule_follows_ranks_and_pulls_arguments_forward():
+    from symdiff.graph import Graph
+    from symdiff.lower import schedule
+    g = Graph()
+    x, y = g.symbol("x"), g.symbol("y")
+    a = g.call("sin", x)
+    b = g.call("cos", a)
+    c = g.call("exp", y)
+    root = g.add(b, c)
+    # no ranks: ascending id; exp(y) ranked first comes first; cos(sin(x)) ranked first
+    # brings its arguments along, just before it
+    assert schedule(g, [root], {}) == [x, y, a, b, c, root]
+    assert schedule(g, [root], {c: -1}) == [y, c, x, a, b, root]
+    assert schedule(g, [root], {b: -1}) == [x, a, b, y, c, root]
