@@ -78,7 +78,7 @@ class Report:
         label = max(len(row[0]) for row in rows)
         subject = ", ".join(self.formulas)
         lines = [f"forward vs reverse for {subject}",
-                 f"  {len(self.wrt)} input(s) wrt {', '.join(self.wrt)}; {self.outputs} output(s)",
+                 f"  {_plural(len(self.wrt), 'input')} ({', '.join(self.wrt)}), {_plural(self.outputs, 'output')}",
                  "",
                  f"{'':<{label}}  {'forward':>{width}}  {'reverse':>{width}}"]
         lines += [f"{name:<{label}}  {str(a):>{width}}  {str(b):>{width}}" for name, a, b in rows]
@@ -171,12 +171,24 @@ def compare(f, wrt=None, backend="numba", samples=10_000, measure=True):
                   _reason(recommended, n, m, reports))
 
 
+def _plural(k, word):
+    return f"{k} {word}{'' if k == 1 else 's'}"
+
+
 def _reason(recommended, n, m, reports):
     f, r = reports["forward"], reports["reverse"]
-    plural = lambda k, word: f"{k} {word}{'' if k == 1 else 's'}"  # noqa: E731
+    plural = _plural
     shape = f"{plural(n, 'input')} and {plural(m, 'output')}"
     if n == 0:
         why = f"{shape}: there is nothing to differentiate"
+    elif n == m and f.estimate == r.estimate:
+        why = (f"{shape}: both modes need {plural(n, 'sweep')} and the same work; on a tie forward mode is "
+               f"picked, as it keeps no values for a sweep back")
+    elif n == m:
+        why = (f"{shape}: both modes need {plural(n, 'sweep')}, but summed over the nodes " +
+               ("they feed fewer outputs than they depend on inputs, so the reverse sweeps are shorter in all"
+                if recommended == "reverse" else
+                "they depend on fewer inputs than they feed outputs, so the forward sweeps are shorter in all"))
     elif recommended == "reverse" and m > n:
         # the cost model disagrees with counting sweeps: say why
         why = (f"{shape}: forward mode needs fewer sweeps ({n} vs {m}), but most nodes feed few of the "

@@ -34,6 +34,15 @@ def test_reason_explains_a_choice_against_the_sweep_count():
                                     "most nodes feed few of the outputs")
     assert "holds up to 1 value at once" in report.reason
     assert "nothing to differentiate" in sd.compare("2", measure=False).reason
+    # as many inputs as outputs: the sweeps are as many, their lengths decide (x*y and x+y each
+    # have 2 arguments, depend on 2 inputs and feed 1 output: forward 2*2 + 2*2 = 8, reverse 2 + 2 = 4)
+    report = sd.compare(["x*y", "x+y"], measure=False)
+    assert (report.forward.estimate, report.reverse.estimate, report.recommended) == (8, 4, "reverse")
+    assert report.reason.startswith("2 inputs and 2 outputs: both modes need 2 sweeps, but summed over the "
+                                    "nodes they feed fewer outputs than they depend on inputs")
+    assert sd.compare("sin(x)", measure=False).reason.startswith(
+        "1 input and 1 output: both modes need 1 sweep and the same work; on a tie forward mode is picked")
+    assert str(sd.compare("sin(x)", measure=False)).splitlines()[1] == "  1 input (x), 1 output"
 
 
 @pytest.mark.parametrize("depth", [10, 100, 1000])
