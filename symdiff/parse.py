@@ -9,6 +9,7 @@ Precedence, loosest first: ``+ -`` (left), ``* /`` (left), unary ``- +``,
 ``^ **`` (right).  So ``-x^2 == -(x^2)`` and ``2^-x == 2^(-x)``.
 """
 
+import difflib
 import re
 from fractions import Fraction
 
@@ -145,7 +146,7 @@ def parse_to_graph(text, graph):
             if node is None:
                 if toks[i + 1] == "(":
                     if tok not in LANGUAGE_FUNCTIONS:
-                        fail(f"unknown function {tok!r}", i)
+                        fail(_unknown_function(tok), i)
                     if toks[i + 2] == ")":
                         fail(f"{tok}() needs arguments: {_arity_text(tok)}", i + 2)
                     stack.append((0, _Call(tok, i), i))
@@ -158,7 +159,7 @@ def parse_to_graph(text, graph):
                 else:
                     node = symbols[tok] = g.symbol(tok)
             elif toks[i + 1] == "(":
-                fail(f"unknown function {tok!r}", i)
+                fail(_unknown_function(tok), i)
             output.append(node)
         elif c in _DIGIT_START and tok != ".":
             node = numbers.get(tok)
@@ -230,7 +231,28 @@ def parse_to_graph(text, graph):
 
 # typographic characters pasted from papers and web pages, and what to type instead
 _LOOKALIKES = {"\u2212": "-", "\u2013": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u00f7": "/",
-               "\u00b2": "^2", "\u00b3": "^3"}
+               "\u00b2": "^2", "\u00b3": "^3", "\u221a": "sqrt(x)", "\u03c0": "pi", "|": "abs(x)"}
+
+# other tools' names for functions of the language
+_ALIASES = {"ln": "log", "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2",
+            "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "ceiling": "ceil", "sgn": "sign",
+            "fabs": "abs", "absolute": "abs", "power": "pow", "maximum": "max", "minimum": "min",
+            "logistic": "sigmoid", "expit": "sigmoid", "step": "heaviside", "cuberoot": "cbrt"}
+_SPELLED_OUT = {"log10": "log(x)/log(10)", "log2": "log(x)/log(2)", "exp2": "2^x", "square": "x^2",
+                "sec": "1/cos(x)", "csc": "1/sin(x)", "cot": "1/tan(x)"}
+
+
+def _unknown_function(name):
+    """The message for an unknown function name, with what to write instead where we can tell."""
+    message = f"unknown function {name!r}"
+    lower = name.lower()
+    if lower in _SPELLED_OUT:
+        return f"{message}: write {_SPELLED_OUT[lower]}"
+    guess = _ALIASES.get(lower) or (lower if lower in LANGUAGE_FUNCTIONS else None)
+    if guess is None:
+        close = difflib.get_close_matches(lower, LANGUAGE_FUNCTIONS, n=1, cutoff=0.8)
+        guess = close[0] if close else None
+    return f"{message}; did you mean {guess}?" if guess else message
 
 
 def _number_value(tok):
@@ -247,6 +269,9 @@ def _number_value(tok):
 def _unexpected(char):
     if char in _LOOKALIKES:
         return f"unexpected character {char!r}: type {_LOOKALIKES[char]!r}"
+    if char == ";":
+        return ("unexpected character ';': this takes one formula (several, separated by ';', are for "
+                "jacobian and compare on the command line)")
     if char.isalpha():
         return f"unexpected character {char!r}: names use ASCII letters, digits and '_' (alpha, not \u03b1)"
     return f"unexpected character {char!r}"

@@ -76,6 +76,15 @@ def test_an_integer_too_long_for_int_is_a_float():
     ("\u03b1 * x", 1, "names use ASCII letters, digits and '_'"),
     ("x \u2212 y", 3, "unexpected character '\u2212': type '-'"),      # pasted from a paper
     ("x\u00b2", 2, "type '^2'"),
+    ("2*\u03c0*x", 3, "unexpected character '\u03c0': type 'pi'"),
+    ("|x|", 1, "unexpected character '|': type 'abs(x)'"),
+    ("x; y", 2, "this takes one formula (several, separated by ';', are for jacobian and compare"),
+    # other tools' names and typos get a suggestion; a name like no function gets none
+    ("1 + ln(x)", 5, "unknown function 'ln'; did you mean log?"),
+    ("arctan(x)", 1, "unknown function 'arctan'; did you mean atan?"),
+    ("Sin(x)", 1, "did you mean sin?"),
+    ("sigmod(x)", 1, "did you mean sigmoid?"),
+    ("log10(x)", 1, "unknown function 'log10': write log(x)/log(10)"),
 ])
 def test_errors_carry_position_and_caret(text, position, words):
     with pytest.raises(sd.ParseError) as info:
@@ -158,3 +167,9 @@ def test_error_in_a_long_line_shows_the_part_around_it():
     line, caret = message.splitlines()[-2:]
     assert line.startswith("  ... ") and line.endswith("x19999 + )")
     assert caret.index("^") == len(line) - 1          # still under the ')'
+
+
+def test_a_name_like_no_function_gets_no_guess():
+    with pytest.raises(sd.ParseError) as info:
+        sd.parse("foo(x)")
+    assert str(info.value).startswith("unknown function 'foo' (at position 1)")     # not 'floor'
