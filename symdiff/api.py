@@ -76,6 +76,11 @@ def formula_text(formula, limit=300):
     return text if len(text) <= limit else text[:limit - 5] + " ..."
 
 
+def _euler_hint(missing):
+    """For a missing variable named e: the formula probably meant Euler's number."""
+    return "; e is a variable here: Euler's number is E, as in E^x or exp(x)" if "e" in missing else ""
+
+
 def point_values(at, names, where):
     """The values the dict ``at`` gives the variables ``names``, as floats, in that order.
 
@@ -92,7 +97,8 @@ def point_values(at, names, where):
                  else "the formula has no variables")
     missing = [name for name in names if name not in at]
     if missing:
-        raise TypeError(f"{where} needs a value for {printing.listing(map(repr, missing))} ({variables})")
+        raise TypeError(f"{where} needs a value for {printing.listing(map(repr, missing))} ({variables})"
+                        + _euler_hint(missing))
     known = set(names)
     unknown = [name for name in at if name not in known]
     if unknown:
@@ -494,7 +500,8 @@ class CompiledFunction:
         missing = [name for name, ok in zip(self._names, given) if not ok]
         if missing:
             raise TypeError(f"{self.kind}() is missing argument{'s' if len(missing) > 1 else ''} "
-                            f"{printing.listing(map(repr, missing))} (inputs: {printing.listing(self._names)})")
+                            f"{printing.listing(map(repr, missing))} (inputs: {printing.listing(self._names)})"
+                            + _euler_hint(missing))
         arrays = []
         for name, value in zip(self._names, values):
             if isinstance(value, np.ma.MaskedArray):      # np.asarray would drop the mask silently

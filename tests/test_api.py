@@ -185,6 +185,11 @@ def test_call_errors_name_the_argument():
         g(a=1)
     with pytest.raises(TypeError, match="unknown argument 'c'"):
         g(a=1, b=2, c=3)
+    # e^x: e is a variable, as the language has it; a missing e says where Euler's number is
+    with pytest.raises(TypeError, match=r"missing argument 'e' \(inputs: e, x\); e is a variable here: "
+                                        "Euler's number is E"):
+        sd.grad("e^x", backend="python")(x=1.0)
+    assert "Euler" not in str(pytest.raises(TypeError, g, a=1).value)
     with pytest.raises(TypeError, match="multiple values for argument 'a'"):
         g(1, 2, a=1)
     with pytest.raises(TypeError, match="takes 2 arguments"):
