@@ -237,6 +237,8 @@ def build_parser():
         description="Differentiate formulas symbolically and generate forward/reverse-mode code.",
         epilog="examples:\n  " + "\n  ".join(EXAMPLES.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"symdiff {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name, help_text):

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import symdiff as sd
+
 
 def run(*args):
     return subprocess.run([sys.executable, "-m", "symdiff.cli", *args], capture_output=True, text=True)
@@ -191,3 +193,12 @@ def test_graph_draws_with_values_at_a_point_and_with_formulas_without_one(tmp_pa
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"wrote {tmp_path / 'symbolic.svg'}; ∂f/∂b = (b + 1) + (a + b)"
     assert (tmp_path / "symbolic.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_version_and_python_dash_m():
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"symdiff {sd.__version__}"
+    r = subprocess.run([sys.executable, "-m", "symdiff", "grad", "x^2", "--at", "x=3"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[:2] == ["f(x=3) = 9", "df/dx = 6"]
