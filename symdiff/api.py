@@ -690,19 +690,49 @@ def hessian(f, wrt=None, mode="auto", backend="numba", parallel=False, sparse=Fa
     return _entry("hessian", [f], wrt, mode, backend, parallel, sparse)
 
 
-def diff(f, x):
-    """Symbolic derivative of ``f`` with respect to ``x``, as a SymPy expression.
+def diff(f, *wrt):
+    """Symbolic derivative of ``f`` as a SymPy expression: ``diff(f, x)`` is df/dx.
 
-    Built by reverse mode on symdiff's shared graph (not ``sympy.diff``).
+    As in SymPy, several variables differentiate in turn (``diff(f, x, y)`` is
+    d2f/dydx) and a count repeats the variable before it (``diff(f, x, 2)``).
+    Built by reverse sweeps on symdiff's shared graph (not ``sympy.diff``).
 
     >>> diff("x^2 + 2*x*y + y^2", "x")
     2*x + 2*y
+    >>> diff("x^3*y", "x", 2, "y")
+    6*x
     """
-    if not isinstance(x, (str, sympy.Symbol)):
-        raise TypeError(f"diff takes one variable, a name or a SymPy symbol, not {type(x).__name__}; "
-                        "for several, call it once per variable (or use grad)")
+    variables = _diff_variables(wrt)
     g = Graph()
-    root = formula_node(g, f)
-    wrt_syms, _ = resolve_variables(g.symbols(), [x])
-    (d,) = adjoints(g, root, [g.symbol(wrt_syms[0])])
+    d = formula_node(g, f)
+    free = g.symbols()
+    for x in variables:
+        wrt_syms, _ = resolve_variables(free, [x])
+        (d,) = adjoints(g, d, [g.symbol(wrt_syms[0])])
+        if d is None:
+            return sympy.Integer(0)
     return g.to_sympy([d])[0]
+
+
+def _diff_variables(wrt):
+    """diff's variables, each count expanded: ("x", 2, "y") -> ["x", "x", "y"]."""
+    variables = []
+    counted = True          # the item before was a count (or there was none)
+    for item in wrt:
+        if isinstance(item, (str, sympy.Symbol)):
+            variables.append(item)
+            counted = False
+        elif isinstance(item, numbers.Integral) and not isinstance(item, bool):
+            if counted:
+                raise TypeError("diff: a count repeats the variable before it, as in diff(f, 'x', 2)")
+            counted = True
+            if item < 0:
+                raise ValueError(f"diff: a count must be 0 or more, not {item}")
+            variables[-1:] = [variables[-1]] * int(item)
+        else:
+            raise TypeError(f"diff takes variables as separate arguments (names or SymPy symbols, each "
+                            f"optionally followed by a count): diff(f, 'x', 'y'), not a {type(item).__name__}; "
+                            "for all first derivatives use grad")
+    if not wrt:
+        raise TypeError("diff needs a variable: diff(f, 'x')")
+    return variables

@@ -173,8 +173,12 @@ def cmd_diff(args, out):
     wrt = _wrt(args.wrt)
     if not wrt:
         raise UsageError("diff needs --wrt NAME")
+    if args.order < 1:
+        raise UsageError(f"--order must be 1 or more, not {args.order}")
+    d = "d" if args.order == 1 else f"d{args.order}"
     for name in wrt:
-        print(f"d/d{name}: {api.diff(args.formula, name)}", file=out)
+        power = "" if args.order == 1 else str(args.order)
+        print(f"{d}/d{name}{power}: {api.diff(args.formula, name, args.order)}", file=out)
 
 
 def cmd_source(args, out):
@@ -267,6 +271,7 @@ def build_parser():
         p.set_defaults(run=cmd_matrix)
 
     p = command("diff", "print the symbolic derivative")
+    p.add_argument("--order", type=int, default=1, help="how many times to differentiate (default 1)")
     p.set_defaults(run=cmd_diff)
 
     p = command("source", "print the generated derivative program")
