@@ -202,6 +202,8 @@ def cmd_compare(args, out):
     report = compare(formulas if len(formulas) > 1 else formulas[0], wrt=_wrt(args.wrt),
                      backend=args.backend, measure=not args.no_timing)
     print(report, file=out)
+    if args.programs:
+        print("\n" + report.programs(), file=out)
 
 
 def cmd_graph(args, out):
@@ -293,6 +295,8 @@ def build_parser():
     p = command("compare", "forward vs reverse mode: operations, sweeps, memory, time, recommendation")
     p.add_argument("--backend", default="numba", choices=api.BACKENDS, help="what the timing runs on")
     p.add_argument("--no-timing", action="store_true", help="skip measuring seconds per evaluation")
+    p.add_argument("--programs", action="store_true",
+                   help="also print the two programs side by side (long ones shortened)")
     p.set_defaults(run=cmd_compare)
 
     p = command("graph", "draw the computational graph with values and edge derivatives")

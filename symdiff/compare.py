@@ -12,6 +12,7 @@ many inputs and few outputs.
 """
 
 import html
+import itertools
 import math
 import numbers
 import time
@@ -22,6 +23,19 @@ import numpy as np
 from .api import build, cheaper_mode, compile_built, cost_estimates, formula_list
 from .examples import fan_family
 from .ops import CATEGORIES
+from .printing import body_lines, return_expression
+
+
+#: Longest program shown whole by Report.programs (and in Jupyter, where longer ones are left out).
+PROGRAM_LINES = 40
+
+
+def _listing(program, limit):
+    """A program's lines and its return, the middle elided past ``limit`` lines."""
+    lines = body_lines(program, "numpy") + ["return " + return_expression(program)]
+    if len(lines) <= limit:
+        return lines
+    return lines[:limit - 2] + [f"... ({len(lines) - limit + 1} more lines)", lines[-1]]
 
 
 @dataclass
@@ -88,14 +102,30 @@ class Report:
     def __repr__(self):
         return str(self)
 
+    def programs(self, limit=PROGRAM_LINES):
+        """The two optimized programs side by side, one operation a line: forward mode value by
+        value with its tangents, reverse mode its forward sweep, then its sweep back.  Programs
+        longer than ``limit`` lines show their first lines and how many there are."""
+        left, right = _listing(self.forward.program, limit), _listing(self.reverse.program, limit)
+        width = max(len(line) for line in left + ["forward mode"])
+        lines = [f"{'forward mode':<{width}}  |  reverse mode", f"{'-' * width}--+--{'-' * 12}"]
+        lines += [f"{a:<{width}}  |  {b}" for a, b in itertools.zip_longest(left, right, fillvalue="")]
+        return "\n".join(lines)
+
     def _repr_html_(self):
         cells = "".join(
             f"<tr><td style='text-align:left'>{html.escape(name)}</td>"
             f"<td>{html.escape(str(a))}</td><td>{html.escape(str(b))}</td></tr>"
             for name, a, b in self.rows())
+        programs = ""
+        if max(self.forward.length, self.reverse.length) < PROGRAM_LINES:     # short: show them
+            columns = "".join(f"<td style='vertical-align:top;text-align:left'><b>{mode} mode</b>"
+                              f"<pre>{html.escape(chr(10).join(_listing(side.program, PROGRAM_LINES)))}</pre></td>"
+                              for mode, side in (("forward", self.forward), ("reverse", self.reverse)))
+            programs = f"<table><tr>{columns}</tr></table>"
         return (f"<div><b>forward vs reverse</b> for <code>{html.escape(', '.join(self.formulas))}</code>"
                 f"<table><tr><th></th><th>forward</th><th>reverse</th></tr>{cells}</table>"
-                f"<p><b>recommended: {self.recommended}</b> — {html.escape(self.reason)}</p></div>")
+                f"<p><b>recommended: {self.recommended}</b> — {html.escape(self.reason)}</p>{programs}</div>")
 
     def plot(self, ax=None):
         """Bar chart of operations by kind for each mode (matplotlib); returns the axes."""

@@ -206,3 +206,12 @@ def test_version_and_python_dash_m():
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[:2] == ["f(x=3) = 9", "df/dx = 6"]
+
+
+def test_compare_prints_the_programs_side_by_side():
+    r = run("compare", "(a+b)*(b+1)", "--no-timing", "--programs")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-4:] == ["t0 = a + b       |  t0 = a + b",
+                                          "t1 = b + 1.0     |  t1 = b + 1.0",
+                                          "t2 = t0 + t1     |  adj_b = t0 + t1",
+                                          "return (t1, t2)  |  return (t1, adj_b)"]

@@ -56,6 +56,24 @@ def test_forward_memory_stays_flat_with_depth_reverse_grows(depth):
     assert report.reverse.peak_live == depth // 2 + 2
 
 
+def test_programs_side_by_side():
+    report = sd.compare("sin(exp(sin(exp(x))))", measure=False)
+    lines = report.programs().splitlines()
+    assert lines[0].split("|")[0].strip() == "forward mode" and lines[0].split("|")[1].strip() == "reverse mode"
+    left = [line.split("|")[0].strip() for line in lines[2:]]
+    right = [line.split("|")[1].strip() for line in lines[2:]]
+    # forward mode: each value then its tangent; reverse mode: the values, then the sweep back
+    assert left[:4] == ["t0 = np.exp(x)", "t1 = np.sin(t0)", "t2 = np.cos(t0)", "dt1_dx = t0 * t2"]
+    assert right[:3] == ["t0 = np.exp(x)", "t1 = np.sin(t0)", "t2 = np.exp(t1)"]
+    assert left[-1] == "return (t5,)" and right[-1] == "return (adj_x,)"
+    assert len(lines) == 2 + report.forward.length + 1
+    # long programs are shortened, and left out of the notebook view
+    from symdiff.examples import sin_exp_chain
+    long = sd.compare(sin_exp_chain(100), measure=False)
+    assert "... (242 more lines)" in long.programs(limit=8) and len(long.programs(limit=8).splitlines()) == 10
+    assert "<pre>" in report._repr_html_() and "<pre>" not in long._repr_html_()
+
+
 def test_check_grad_at_a_kink_says_so():
     # relu at 0: left difference 0, right 1, central 0.5; symdiff's relu'(0) = 0 by convention
     check = sd.check_grad("relu(x)", at={"x": 0.0})
