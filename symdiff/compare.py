@@ -25,7 +25,6 @@ from .examples import fan_family
 from .ops import CATEGORIES
 from .printing import body_lines, return_expression
 
-
 #: Longest program shown whole by Report.programs (and in Jupyter, where longer ones are left out).
 PROGRAM_LINES = 40
 

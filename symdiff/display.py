@@ -10,6 +10,7 @@ sum over paths is written out symbolically.  matplotlib draws, networkx lays
 the graph out in layers; no system binary is needed.
 """
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -99,7 +100,7 @@ def _factor(text):
 
 
 def _symbolic_product(path, formulas):
-    factors = [formulas[(a, b)] for a, b in zip(path, path[1:])]
+    factors = [formulas[(a, b)] for a, b in itertools.pairwise(path)]
     if "0" in factors:
         return "0"
     kept = [_factor(t) for t in factors if t != "1"]
@@ -208,10 +209,10 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
             more = f" + ... (more than {MAX_PATHS} paths)" if len(paths) > MAX_PATHS else ""
             equation = f"∂f/∂{highlight} = {terms}{more}"
         else:
-            products = [float(np.prod([edges[(a, b)] for a, b in zip(p, p[1:])])) for p in paths]
+            products = [float(np.prod([edges[(a, b)] for a, b in itertools.pairwise(p)])) for p in paths]
             derivative = float(_path_sum(nodes, edges, source, root)) if paths else 0.0   # all paths
             if 0 < len(paths) <= MAX_PATHS:
-                terms = " + ".join("·".join(_fmt(edges[(a, b)]) for a, b in zip(p, p[1:])) for p in paths)
+                terms = " + ".join("·".join(_fmt(edges[(a, b)]) for a, b in itertools.pairwise(p)) for p in paths)
                 equation = f"∂f/∂{highlight} = {terms} = {_fmt(derivative)}"
             else:
                 equation = f"∂f/∂{highlight} = {_fmt(derivative)} (more than {MAX_PATHS} paths)"
@@ -236,7 +237,7 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
         fig, ax = plt.subplots(figsize=(width, 1.5 + 1.3 * (max(layer.values()) + 1)))
     else:
         fig = ax.figure
-    on_path = {(a, b) for p in paths for a, b in zip(p, p[1:])}
+    on_path = {(a, b) for p in paths for a, b in itertools.pairwise(p)}
     nx.draw_networkx_edges(G, pos, ax=ax, edgelist=[e for e in G.edges if e not in on_path],
                            edge_color="#999999", arrows=True, arrowsize=14, node_size=2600)
     nx.draw_networkx_edges(G, pos, ax=ax, edgelist=sorted(on_path), edge_color="#d62728", width=2.5,

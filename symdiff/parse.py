@@ -16,7 +16,6 @@ from fractions import Fraction
 from .graph import Graph
 from .ops import LANGUAGE_CONSTANTS, LANGUAGE_FUNCTIONS
 
-
 _SHOWN = 60        # characters of a long line shown on each side of an error
 
 
