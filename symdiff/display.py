@@ -12,6 +12,7 @@ the graph out in layers; no system binary is needed.
 
 import itertools
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,7 +68,9 @@ def graph_partials(f, max_nodes=None):
         if g.args[v]:
             for arg, p in zip(g.args[v], local_partials(g, v)):
                 if not g.is_constant(arg):
-                    partials[(arg, v)] = p if p is not None else g.zero
+                    p = p if p is not None else g.zero
+                    # x*x uses x twice: one edge, carrying the sum of both partials (x + x)
+                    partials[(arg, v)] = g.add(partials[(arg, v)], p) if (arg, v) in partials else p
     return g, root, nodes, partials
 
 
@@ -84,6 +87,7 @@ def graph_values(g, nodes, partials, at):
 
 
 _EDGE_FORMULA_LIMIT = 24     # characters of a partial drawn on an edge
+_EQUATION_LIMIT = 160        # characters of a symbolic path sum written under the picture
 
 
 def _formulas(g, partials):
@@ -95,16 +99,25 @@ def _formulas(g, partials):
 
 
 def _factor(text):
-    """A partial's text as a factor of a product: parenthesised if it is a sum or negative."""
-    return f"({text})" if (" + " in text or " - " in text or text.startswith("-")) else text
+    """``text`` as a factor of a product or a term of a sum of products: parenthesised if it
+    is a sum or negative at its top level (``b + 1``, ``-sin(x)``; not ``cos(x + y)``)."""
+    depth = 0
+    for k, c in enumerate(text):
+        depth += (c == "(") - (c == ")")
+        if depth == 0 and (c == "-" and k == 0 or c in "+-" and text[k - 1:k + 2] in (" + ", " - ")):
+            return f"({text})"
+    return text
 
 
 def _symbolic_product(path, formulas):
+    """The product of the partials along ``path``, 1s left out."""
     factors = [formulas[(a, b)] for a, b in itertools.pairwise(path)]
     if "0" in factors:
         return "0"
-    kept = [_factor(t) for t in factors if t != "1"]
-    return "·".join(kept) if kept else "1"
+    kept = [t for t in factors if t != "1"]
+    if len(kept) <= 1:
+        return kept[0] if kept else "1"
+    return "·".join(_factor(t) for t in kept)
 
 
 def _label(g, v):
@@ -205,14 +218,20 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
             raise ValueError(f"{highlight!r} is not a variable of {formula_text(f, 60)}")
         paths = _paths(g, source, root, users) if source is not None else []   # x - x: x is not drawn
         if at is None:
-            terms = " + ".join(_symbolic_product(p, formulas) for p in paths[:MAX_PATHS])
-            more = f" + ... (more than {MAX_PATHS} paths)" if len(paths) > MAX_PATHS else ""
-            equation = f"∂f/∂{highlight} = {terms}{more}"
+            products = [_symbolic_product(p, formulas) for p in paths]
+            terms = " + ".join(_factor(t) for t in products) if len(products) > 1 else "".join(products)
+            if len(paths) > MAX_PATHS or len(terms) > _EQUATION_LIMIT:
+                count = f"more than {MAX_PATHS}" if len(paths) > MAX_PATHS else str(len(paths))
+                equation = (f"∂f/∂{highlight} = the sum over {count} paths of the products of their "
+                            "edges' partials (too long to write out; at= gives numbers)")
+            else:
+                equation = f"∂f/∂{highlight} = {terms}"
         else:
             products = [float(np.prod([edges[(a, b)] for a, b in itertools.pairwise(p)])) for p in paths]
             derivative = float(_path_sum(nodes, edges, source, root)) if paths else 0.0   # all paths
             if 0 < len(paths) <= MAX_PATHS:
-                terms = " + ".join("·".join(_fmt(edges[(a, b)]) for a, b in itertools.pairwise(p)) for p in paths)
+                terms = " + ".join("·".join(_fmt(edges[(a, b)]) for a, b in itertools.pairwise(p)) or "1"
+                                   for p in paths)
                 equation = f"∂f/∂{highlight} = {terms} = {_fmt(derivative)}"
             else:
                 equation = f"∂f/∂{highlight} = {_fmt(derivative)} (more than {MAX_PATHS} paths)"
@@ -259,7 +278,9 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
                 color="#d62728")
     ax.axis("off")
     ax.margins(0.18)
-    fig.tight_layout()
+    with warnings.catch_warnings():     # a wide graph's labels may not fit: drawn anyway
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout()
     if path is not None:
         fig.savefig(path, bbox_inches="tight")
     return GraphPicture(labels, values, edges, paths, products, derivative, equation, fig, formulas)

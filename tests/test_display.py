@@ -10,6 +10,13 @@ import symdiff as sd
 matplotlib.use("Agg")
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import matplotlib.pyplot as plt
+    plt.close("all")
+
+
 def test_colah_graph_edges_values_and_path_sum(tmp_path):
     path = tmp_path / "colah.png"
     pic = sd.show_graph("(a + b) * (b + 1)", at={"a": 2, "b": 1}, highlight="b", path=path)
@@ -33,6 +40,21 @@ def test_path_sum_equals_the_gradient():
     for k, name in enumerate(["x", "y"]):
         pic = sd.show_graph(text, at=at, highlight=name)
         assert pic.derivative == pytest.approx(g[k], rel=1e-12)
+
+
+@pytest.mark.parametrize("text,want,equation", [
+    ("x*x", 6.0, "∂f/∂x = 6 = 6"),                  # x used twice by one node: both partials count
+    ("hypot(x, x)", 2 ** 0.5, "∂f/∂x = 1.414 = 1.414"),
+    ("atan2(x, x)", 0.0, "∂f/∂x = 0 = 0"),           # 1/6 - 1/6
+    ("max(x, x)", 1.0, "∂f/∂x = 1 = 1"),             # is x itself: a path of no edges (was "=  = 1")
+])
+def test_an_argument_used_twice_counts_twice(text, want, equation):
+    # these drew one edge with one slot's partial: x*x at 3 gave 3, not 6
+    pic = sd.show_graph(text, at={"x": 3.0}, highlight="x")
+    assert pic.derivative == pytest.approx(want, abs=1e-15)
+    assert pic.derivative == pytest.approx(sd.grad(text, backend="python")(x=3.0)[0], abs=1e-15)
+    assert pic.equation == equation
+    assert sd.show_graph("x*x", highlight="x").equation == "∂f/∂x = 2*x"
 
 
 def test_more_paths_than_drawn_still_sum_to_the_gradient():
@@ -92,6 +114,17 @@ def test_graph_without_a_point_shows_the_partials_as_formulas(tmp_path):
     terms = pic.equation.split(" = ")[1].replace("^", "**").replace("·", "*").split(" + ")
     assert sympy.simplify(sum(sympy.sympify(t) for t in terms)
                           - sympy.diff(sympy.sin(x * y) * sympy.exp(-x ** 2), x)) == 0
+    # a sum inside a function is not parenthesised again; a sum as a term of several is
+    text = "sin(sin(x) + cos(x))"
+    assert sd.show_graph(text, highlight="x").equation == \
+        "∂f/∂x = cos(x)·cos(sin(x) + cos(x)) + (-sin(x))·cos(sin(x) + cos(x))"
+    # too many paths to write out: said so, not a 2,000-character line
+    text = "x"
+    for _ in range(5):
+        text = f"sin({text}) + cos({text})"
+    assert sd.show_graph(text, highlight="x").equation == (
+        "∂f/∂x = the sum over more than 24 paths of the products of their edges' partials "
+        "(too long to write out; at= gives numbers)")
 
 
 def test_graph_layers_are_ordered_so_edges_do_not_cross():
