@@ -96,6 +96,22 @@ def test_forward_and_reverse_agree_and_the_numba_tape_agrees(text, point):
     assert _close(out[0], vr, rtol=1e-12) and _close(out[1:], gr, rtol=1e-12), (text, point)
 
 
+@given(formulas(smooth_only=False), POINTS)
+def test_graph_picture_path_sums_are_the_gradient(text, point):
+    # show_graph's numbers: the sum over paths of products of edge partials, per variable
+    from symdiff.display import _path_sum, graph_partials, graph_values
+    g, root, nodes, partials = graph_partials(text)
+    variables = {s.name: s for s in g.symbols()}
+    values, edges = graph_values(g, nodes, partials, {name: point[name] for name in variables})
+    reverse = sd.grad(text, mode="reverse", backend="python")
+    gradient = reverse(**_inputs(reverse, point))
+    path_sums = []
+    for s in reverse.inputs:
+        source = next((v for v in nodes if g.kind[v] == "Symbol" and g.data[v] == s), None)
+        path_sums.append(0.0 if source is None else _path_sum(nodes, edges, source, root))
+    assert _close_where_finite(np.array(path_sums), gradient), (text, point, path_sums, gradient)
+
+
 @given(formulas(smooth_only=True), POINTS)
 def test_smooth_formulas_match_central_differences(text, point):
     fn = sd.value_and_grad(text, backend="python")
