@@ -554,6 +554,11 @@ def _python_kernel(module, kind, n_outputs):
     return run
 
 
+#: Python-backend programs longer than this ``del`` temporaries after their last use (shorter
+#: ones, the ones people read, stay as they are).
+FREE_AFTER_LINES = 100
+
+
 def compile_built(built, backend, parallel=False):
     _check_backend(backend)
     if backend == "numba":
@@ -567,9 +572,12 @@ def compile_built(built, backend, parallel=False):
     else:
         if parallel:
             raise ValueError("parallel=True needs backend='numba'")
+        # long programs free each temporary after its last use: on arrays, Python would
+        # otherwise hold every intermediate until the function returns
         source = printing.module_source(
             f"symdiff-generated {built.kind} (python backend).\n\n{built.program.title}",
-            [printing.function_source(built.program, "numpy")])
+            [printing.function_source(built.program, "numpy",
+                                      free=len(built.program.body) > FREE_AFTER_LINES)])
         module = load_module(source)
         kernel = _python_kernel(module, built.kind, len(built.program.outputs))
     return CompiledFunction(built, backend, source, kernel, module)

@@ -128,16 +128,44 @@ def imports_for(code):
     return [line for needle, pattern, line in _IMPORTS if needle in code and pattern.search(code)]
 
 
-def function_source(program, dialect="numpy", name=None, decorator=None, extra=()):
-    """``def name(inputs): ...`` computing the program's outputs (then ``extra`` expressions) as a tuple."""
+def function_source(program, dialect="numpy", name=None, decorator=None, extra=(), free=False):
+    """``def name(inputs): ...`` computing the program's outputs (then ``extra`` expressions) as a tuple.
+
+    ``free``: ``del`` each temporary after its last use.  Python keeps a function's
+    locals until it returns, so on numpy arrays a long program would hold every
+    intermediate array at once; freed, it holds what :meth:`Program.peak_live` counts.
+    """
     name = name or program.name
     lines = [] if decorator is None else [decorator]
     lines.append(f"def {name}({', '.join(program.inputs)}):")
     lines.append(docstring(program.title + "\n\nReturns (" + listing(program.output_labels, 32) + ").",
                            "    "))
-    lines.extend("    " + line for line in body_lines(program, dialect))
+    body = body_lines(program, dialect)
+    if free:
+        body = _with_frees(program, body)
+    lines.extend("    " + line for line in body)
     lines.append("    return " + return_expression(program, extra))
     return "\n".join(lines) + "\n"
+
+
+def _with_frees(program, body):
+    """``body`` (one line per instruction) with ``del`` lines after each temporary's last use."""
+    last_use = {}
+    for i, ins in enumerate(program.body):
+        for a in ins.args:
+            if a.__class__ is str:
+                last_use[a] = i
+    kept = set(program.inputs) | {o for o in program.outputs if isinstance(o, str)}
+    dying = {}
+    for name, i in last_use.items():
+        if name not in kept:
+            dying.setdefault(i, []).append(name)
+    out = []
+    for i, line in enumerate(body):
+        out.append(line)
+        if i in dying:
+            out.append("del " + ", ".join(sorted(dying[i])))
+    return out
 
 
 def module_source(header, functions):
