@@ -108,10 +108,15 @@ carries $\\partial f_k/\\partial x$ up the chain, reverse mode
 $\\partial y/\\partial f_k$ down it:"""),
     code("""
 chain = "exp(sin(exp(cos(x)))) + sin(sin(exp(cos(x))))"
-for mode in ("forward", "reverse"):
-    fn = sd.grad(chain, mode=mode, backend="python")
-    print(f"{mode}: {fn.program.operation_count} operations")
-    print(fn.source[fn.source.index("    t0 ="):])"""),
+print(sd.compare(chain, backend="python", measure=False).programs())"""),
+    md("""The same work, but not the same memory: forward mode computes each value next to
+its tangent and can drop it; reverse mode must keep the values for its sweep back.
+On deeper chains (values alive at once):"""),
+    code("""
+from symdiff.examples import sin_exp_chain
+for depth in (10, 100, 1000, 10000):
+    r = sd.compare(sin_exp_chain(depth), measure=False)
+    print(f"depth {depth:>6,}: forward {r.forward.peak_live:>5,}   reverse {r.reverse.peak_live:>5,}")"""),
     code("""report.plot();"""),
     md("""The classic lesson, over a family $\\mathbb{R}^n \\to \\mathbb{R}^m$ (n inputs mixed
 into one value, a chain of sines, m outputs): forward wins with few inputs and
