@@ -13,7 +13,7 @@ import math
 import numbers
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import sympy
@@ -422,11 +422,15 @@ class CompiledFunction:
     imported generated module), ``gufunc`` (numba only).
     """
 
-    def __init__(self, built, backend, source, kernel, module):
+    def __init__(self, built, backend, source, kernel, module, parallel=False):
         self.kind = built.kind
         # the graph is kept only where the notebook view will show it as LaTeX:
         # a big one would hold its memory as long as the function lives
-        self._problem = built.problem if len(built.problem.graph) <= _LATEX_NODES else None
+        graph = built.problem.graph
+        self._problem = built.problem if graph is not None and len(graph) <= _LATEX_NODES else None
+        # what pickling keeps (see __reduce__): the program, without a graph too big to show
+        self._built = replace(built, problem=replace(built.problem, graph=graph if self._problem else None))
+        self._parallel = parallel
         self.program = built.program
         self.inputs = tuple(built.problem.inputs)
         self.wrt = tuple(built.problem.wrt)
@@ -464,6 +468,12 @@ class CompiledFunction:
         formulas = formula_text(", ".join(self.formulas), 80)
         return (f"<symdiff {self.kind} of {formulas} wrt {printing.listing(s.name for s in self.wrt)}"
                 f" ({self.how} mode, {self.backend} backend)>")
+
+    def __reduce__(self):
+        """Pickled as its program, not its compiled code: unpickling (in a worker process of
+        multiprocessing, joblib or dask) makes the module again from the same source, which
+        the generated-module and numba caches of that machine usually already hold."""
+        return _compiled_again, (self._built, self.backend, self._parallel)
 
     @property
     def how(self):
@@ -580,7 +590,12 @@ def compile_built(built, backend, parallel=False):
                                       free=len(built.program.body) > FREE_AFTER_LINES)])
         module = load_module(source)
         kernel = _python_kernel(module, built.kind, len(built.program.outputs))
-    return CompiledFunction(built, backend, source, kernel, module)
+    return CompiledFunction(built, backend, source, kernel, module, parallel)
+
+
+def _compiled_again(built, backend, parallel):
+    """Unpickle a CompiledFunction (see its ``__reduce__``)."""
+    return compile_built(built, backend, parallel)
 
 
 def _entry(kind, formulas, wrt, mode, backend, parallel, sparse=False, checkpoint=None):

@@ -376,3 +376,27 @@ def test_two_sympy_symbols_with_one_name_are_an_error_not_a_silent_zero():
     with pytest.raises(ValueError, match="two different SymPy symbols are both named 'x'"):
         sd.grad(2 * plain, wrt=[positive], backend="python")
     np.testing.assert_array_equal(sd.grad(2 * plain, wrt=["x"], backend="python")(x=1.0), [2.0])
+
+
+def _value_at(fn, point):
+    return fn(**point)
+
+
+def test_compiled_functions_pickle_and_run_in_worker_processes():
+    # multiprocessing, joblib and dask send functions to workers by pickling them: a compiled
+    # function pickles as its program and is made again there (from the caches, usually)
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+    g = sd.grad("x*y + sin(x)", backend="numba")
+    H = sd.hessian("x^2*y", backend="python", sparse=True)
+    again = pickle.loads(pickle.dumps(g))
+    assert again.source == g.source and again.inputs == g.inputs and again.mode == g.mode
+    np.testing.assert_array_equal(again(x=1.0, y=2.0), g(x=1.0, y=2.0))
+    points = [{"x": 1.0, "y": 2.0}, {"x": -0.5, "y": 3.0}]
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:     # a fresh interpreter
+        gradients = list(pool.map(_value_at, [g] * 2, points))
+        hessians = list(pool.map(_value_at, [H] * 2, points))
+    for point, got, hess in zip(points, gradients, hessians):
+        np.testing.assert_array_equal(got, g(**point))
+        np.testing.assert_array_equal(hess.toarray(), H(**point).toarray())
