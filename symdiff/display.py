@@ -43,7 +43,7 @@ class GraphPicture:
     derivative: float     # d output / d highlighted input (the sum over all paths; None without a point)
     equation: str         # e.g. "∂f/∂b = 1·2 + 1·3 = 5", or "∂f/∂b = (b + 1) + (a + b)"
     figure: object = None
-    partials: dict = None  # (argument, user) -> the local partial as a formula, e.g. "b + 1" (24 characters at most)
+    partials: dict = None  # (argument, user) -> the local partial as a formula, e.g. "b + 1"
 
 
 def _fmt(x):
@@ -86,16 +86,19 @@ def graph_values(g, nodes, partials, at):
     return dict(zip(nodes, results[:len(nodes)])), dict(zip(partials, results[len(nodes):]))
 
 
-_EDGE_FORMULA_LIMIT = 24     # characters of a partial drawn on an edge
+_EDGE_FORMULA_LIMIT = 24     # characters of a partial drawn on an edge (longer ones are cut)
 _EQUATION_LIMIT = 160        # characters of a symbolic path sum written under the picture
 
 
 def _formulas(g, partials):
-    """Each edge's local partial as short text (SymPy's spelling)."""
+    """Each edge's local partial as text (SymPy's spelling, ``^`` for powers)."""
     keys = list(partials)
     texts = [str(e).replace("**", "^") for e in g.to_sympy([partials[k] for k in keys])]
-    return {k: t if len(t) <= _EDGE_FORMULA_LIMIT else t[:_EDGE_FORMULA_LIMIT - 1] + "…"
-            for k, t in zip(keys, texts)}
+    return dict(zip(keys, texts))
+
+
+def _short(text):
+    return text if len(text) <= _EDGE_FORMULA_LIMIT else text[:_EDGE_FORMULA_LIMIT - 1] + "…"
 
 
 def _factor(text):
@@ -267,10 +270,15 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
     nx.draw_networkx_labels(G, pos, ax=ax, font_size=9,
                             labels={v: f"{labels[v]}\n= {_fmt(values[v])}" if values else labels[v]
                                     for v in G.nodes})
-    nx.draw_networkx_edge_labels(G, pos, ax=ax, font_size=8, rotate=False,
-                                 edge_labels={e: _fmt(d) for e, d in edges.items()} if at is not None
-                                 else formulas,
-                                 font_color="#b71c1c", bbox={"boxstyle": "round", "fc": "white", "ec": "none"})
+    edge_labels = ({e: _fmt(d) for e, d in edges.items()} if at is not None
+                   else {e: _short(t) for e, t in formulas.items()})
+    # half a layer above the argument: the middle of an edge, or on one spanning several
+    # layers a point next to its argument (its middle would sit beside another node)
+    for (a, b), text in edge_labels.items():
+        t = 0.5 / max(layer[b] - layer[a], 1)
+        (xa, ya), (xb, yb) = pos[a], pos[b]
+        ax.text(xa + t * (xb - xa), ya + t * (yb - ya), text, fontsize=8, color="#b71c1c", ha="center",
+                va="center", bbox={"boxstyle": "round", "fc": "white", "ec": "none"}, zorder=3)
     point = ", ".join(f"{k}={_fmt(float(x))}" for k, x in (at or {}).items())
     ax.set_title(title or formula_text(f, 80) + (f"\nat {point}" if point else ""), fontsize=10)
     if equation:

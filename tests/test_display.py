@@ -141,6 +141,15 @@ def test_graph_layers_are_ordered_so_edges_do_not_cross():
     assert place["^2"][0][1] < product and place["negate"][0][1] < place["sin"][0][1]
 
 
+def test_a_long_edge_is_labelled_next_to_its_argument():
+    # cos(x) (layer 1) feeds the product four layers up; its partial sin(x*y + y^3) was written
+    # at the edge's middle, on top of the label of the edge into sin
+    pic = sd.show_graph("exp(sin(x*y + y^3)*cos(x))")
+    texts = {t.get_text(): t.get_position() for t in pic.figure.axes[0].texts}
+    (_, y_label), (_, y_cos), (_, y_sin) = texts["sin(x*y + y^3)"], texts["cos"], texts["sin"]
+    assert y_cos < y_label < y_sin and y_label - y_cos < y_sin - y_label
+
+
 def test_compiled_function_markdown_view():
     g = sd.grad("(a + b) * (b + 1)", backend="python")
     md = g._repr_markdown_()
