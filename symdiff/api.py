@@ -279,6 +279,11 @@ class Built:
     blocks: list          # output block shapes, e.g. [(), (n,)]
     sparsity: tuple = None   # (rows, cols, shape) when the result is a sparse matrix
 
+    @property
+    def how(self):
+        """``mode``, or for a Hessian ``"forward-over-" + mode``."""
+        return f"forward-over-{self.mode}" if self.kind == "hessian" else self.mode
+
 
 def build(kind, formulas, wrt=None, mode="auto", sparse=False, checkpoint=None):
     """Build the derivative program of ``kind`` for ``formulas`` (a list)."""
@@ -478,7 +483,7 @@ class CompiledFunction:
     @property
     def how(self):
         """How the derivative is computed: ``mode``, or for a Hessian ``"forward-over-" + mode``."""
-        return f"forward-over-{self.mode}" if self.kind == "hessian" else self.mode
+        return self._built.how
 
     def _repr_markdown_(self):
         """Notebook view: the formula and its derivatives in LaTeX, then the generated code."""

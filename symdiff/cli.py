@@ -192,7 +192,7 @@ def cmd_export(args, out):
     built = api.build(args.kind, _formulas(args, args.kind == "jacobian"), _wrt(args.wrt), args.mode,
                       sparse=args.sparse)
     path = export(built, args.output)
-    print(f"wrote {path} ({built.kind}, {built.mode} mode, {len(built.program.body)} lines; "
+    print(f"wrote {path} ({built.kind}, {built.how} mode, {len(built.program.body)} lines; "
           f"inputs {printing.listing(built.program.inputs)})", file=out)
 
 

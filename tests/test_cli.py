@@ -163,6 +163,7 @@ def test_export_a_sparse_hessian(tmp_path):
     out = tmp_path / "hess.py"
     r = run("export", "x^2*y + y^3", "--kind", "hessian", "--sparse", "-o", str(out))
     assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"wrote {out} (hessian, forward-over-reverse mode, ")
     text = out.read_text()
     assert "SPARSE_SHAPE = (2, 2)" in text and "hessian_array(x, y)" in text
     r = run("export", "x^2*y", "--sparse", "-o", str(tmp_path / "g.py"))
