@@ -102,7 +102,7 @@ def test_graph_picture_path_sums_are_the_gradient(text, point):
     from symdiff.display import _path_sum, graph_partials, graph_values
     g, root, nodes, partials = graph_partials(text)
     variables = {s.name: s for s in g.symbols()}
-    values, edges = graph_values(g, nodes, partials, {name: point[name] for name in variables})
+    _, edges = graph_values(g, nodes, partials, {name: point[name] for name in variables})
     reverse = sd.grad(text, mode="reverse", backend="python")
     gradient = reverse(**_inputs(reverse, point))
     path_sums = []
