@@ -11,6 +11,7 @@ import gc
 import itertools
 import math
 import numbers
+import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -49,6 +50,10 @@ def formula_node(graph, formula):
         hint = "; several formulas make a jacobian"
     elif callable(formula):         # used to jax.grad(f): symdiff reads formulas, it never runs code
         hint = "; symdiff differentiates formulas, not Python functions: pass the formula as text, e.g. \"x^2*sin(y)\""
+    elif isinstance(formula, (bytes, bytearray)):
+        hint = "; decode it first: formula.decode()"
+    elif isinstance(formula, os.PathLike):
+        hint = f"; to use the formula in {os.fspath(formula)!r}, read it: pathlib.Path(...).read_text()"
     else:
         hint = ""
     raise TypeError(f"a formula must be a str or a SymPy expression, not {type(formula).__name__}{hint}")

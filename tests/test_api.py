@@ -232,6 +232,11 @@ def test_build_errors():
         sd.grad(3j, backend="python")
     with pytest.raises(TypeError, match="not function; symdiff differentiates formulas, not Python functions"):
         sd.grad(lambda x: x ** 2, backend="python")
+    with pytest.raises(TypeError, match=r"not bytes; decode it first: formula.decode\(\)"):
+        sd.grad(b"x*y", backend="python")
+    import pathlib
+    with pytest.raises(TypeError, match=r"Path; to use the formula in 'f.txt', read it: "):
+        sd.grad(pathlib.Path("f.txt"), backend="python")
     x, y = sympy.symbols("x y")
     with pytest.raises(TypeError, match="not ImmutableDenseMatrix; several formulas make a jacobian"):
         sd.grad(sympy.ImmutableMatrix([x * y]), backend="python")
