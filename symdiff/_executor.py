@@ -111,25 +111,28 @@ def tape_run(group_op, group_start, a, b, t, v):
         elif op == 30:  # erf
             for k in range(s, e):
                 v[t[k]] = math.erf(v[a[k]])
-        elif op == 31:  # atan2
+        elif op == 31:  # erfc
+            for k in range(s, e):
+                v[t[k]] = math.erfc(v[a[k]])
+        elif op == 32:  # atan2
             for k in range(s, e):
                 v[t[k]] = np.arctan2(v[a[k]], v[b[k]])
-        elif op == 32:  # hypot
+        elif op == 33:  # hypot
             for k in range(s, e):
                 v[t[k]] = np.hypot(v[a[k]], v[b[k]])
-        elif op == 33:  # Heaviside
+        elif op == 34:  # Heaviside
             for k in range(s, e):
                 v[t[k]] = (1.0 if v[a[k]] > 0.0 else (v[b[k]] if v[a[k]] == 0.0 else (0.0 if v[a[k]] < 0.0 else v[a[k]])))
-        elif op == 34:  # sigmoid
+        elif op == 35:  # sigmoid
             for k in range(s, e):
                 v[t[k]] = 1.0 / (1.0 + np.exp(-v[a[k]]))
-        elif op == 35:  # relu
+        elif op == 36:  # relu
             for k in range(s, e):
                 v[t[k]] = np.maximum(v[a[k]], 0.0)
-        elif op == 36:  # leaky_relu
+        elif op == 37:  # leaky_relu
             for k in range(s, e):
                 v[t[k]] = (v[a[k]] if v[a[k]] > 0.0 else v[b[k]] * v[a[k]])
-        elif op == 37:  # softplus
+        elif op == 38:  # softplus
             for k in range(s, e):
                 v[t[k]] = np.maximum(v[a[k]], 0.0) + np.log1p(np.exp(-np.abs(v[a[k]])))
 

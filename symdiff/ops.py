@@ -100,6 +100,9 @@ OPS = {op.name: op for op in [
     _unary("ceiling", "ceil", sympy.ceiling, "compare"),
     Op("erf", "scipy.special.erf({0})", "math.erf({0})", scipy.special.erf, "transcendental",
        sympy.erf, imports={"numpy": ["import scipy.special"], "scalar": ["import math"]}),
+    # SymPy's erfc (not in the text language): 1 - erf(x) would lose every digit in the tail
+    Op("erfc", "scipy.special.erfc({0})", "math.erfc({0})", scipy.special.erfc, "transcendental",
+       sympy.erfc, imports={"numpy": ["import scipy.special"], "scalar": ["import math"]}),
     Op("atan2", "np.arctan2({0}, {1})", "np.arctan2({0}, {1})", np.arctan2, "transcendental",
        sympy.atan2, nargs=2),
     Op("hypot", "np.hypot({0}, {1})", "np.hypot({0}, {1})", np.hypot, "transcendental",
@@ -155,7 +158,7 @@ CUDA_SPELLINGS = {
     "min": "({0} if {0} < {1} or {0} != {0} else {1})",
     **{name: "math.%s({0})" % name for name in (
         "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
-        "atanh", "exp", "log", "log1p", "expm1", "erf")},
+        "atanh", "exp", "log", "log1p", "expm1", "erf", "erfc")},
     "Cbrt": "math.copysign(abs({0}) ** (1.0 / 3.0), {0})",
     "Abs": "abs({0})",
     "sign": "(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else {0}))",

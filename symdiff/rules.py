@@ -120,6 +120,8 @@ RULES = {
     "expm1": lambda g, out, x: [g.add(out, g.one)],
     "erf": lambda g, out, x: [g.mul(_c(g, 2), g.pow(g.number_symbol(sympy.pi), _c(g, -_HALF)),
                                     g.call("exp", g.neg(_square(g, x))))],
+    "erfc": lambda g, out, x: [g.mul(_c(g, -2), g.pow(g.number_symbol(sympy.pi), _c(g, -_HALF)),
+                                     g.call("exp", g.neg(_square(g, x))))],
     "Cbrt": lambda g, out, x: [g.mul(_c(g, Fraction(1, 3)), g.pow(out, _c(g, -2)))],
     "hypot": lambda g, out, x, y: [g.div(x, out), g.div(y, out)],
     "Abs": lambda g, out, x: [g.call("sign", x)],

@@ -153,6 +153,27 @@ def test_sympy_reciprocal_functions_numba_matches_python():
     assert (value, gradient[0]) == (math.pi / 2, -1.0)
 
 
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_sympy_erfc_keeps_its_tail(mode):
+    # erfc is an op of its own (SymPy input only): 1 - erf(6) is 0.0, erfc(6) is 2.15e-17
+    x = sympy.Symbol("x")
+    expr = sympy.erfc(x) * x
+    for backend in ("python", "numba"):
+        fn = sd.value_and_grad(expr, mode=mode, backend=backend)
+        for at in (0.5, -3.0, 6.0):
+            value, gradient = fn(x=at)
+            assert value == pytest.approx(sympy_value(expr, {"x": at}), rel=1e-14)
+            np.testing.assert_allclose(gradient, sympy_gradient(expr, ["x"], {"x": at}), rtol=1e-13)
+    assert sd.value_and_grad(sympy.erfc(x), backend="python")(x=6.0)[0] == pytest.approx(2.1519736712498913e-17)
+    # the numba tape (long programs) runs it too
+    from symdiff.compile import load_module
+    from symdiff.numba_backend import module_source
+    program = sd.value_and_grad(expr, mode=mode, backend="python").program
+    taped = load_module(module_source(program, standalone=False, limit=0))
+    np.testing.assert_allclose(taped.value_and_grad_array(6.0), [6.0 * 2.1519736712498913e-17,
+                               sympy_gradient(expr, ["x"], {"x": 6.0})[0]], rtol=1e-13)
+
+
 def test_every_language_function_has_a_rule():
     from symdiff.ops import LANGUAGE_FUNCTIONS
     from symdiff.rules import RULES
