@@ -150,16 +150,7 @@ def function_source(program, dialect="numpy", name=None, decorator=None, extra=(
 
 def _with_frees(program, body):
     """``body`` (one line per instruction) with ``del`` lines after each temporary's last use."""
-    last_use = {}
-    for i, ins in enumerate(program.body):
-        for a in ins.args:
-            if a.__class__ is str:
-                last_use[a] = i
-    kept = set(program.inputs) | {o for o in program.outputs if isinstance(o, str)}
-    dying = {}
-    for name, i in last_use.items():
-        if name not in kept:
-            dying.setdefault(i, []).append(name)
+    dying = program.last_uses()
     out = []
     for i, line in enumerate(body):
         out.append(line)

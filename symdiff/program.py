@@ -59,26 +59,29 @@ class Program:
             counts[OPS[ins.op].category] += 1
         return counts
 
-    def peak_live(self):
-        """Most temporaries alive at once (inputs not counted; outputs live to the end)."""
+    def last_uses(self):
+        """``{i: [temporaries read for the last time by instruction i]}``; inputs are not
+        temporaries, and outputs live to the end (they are in no list)."""
         last_use = {}
         for i, ins in enumerate(self.body):
             for a in ins.args:
                 if isinstance(a, str):
                     last_use[a] = i
-        end = len(self.body)
-        for o in self.outputs:
-            if isinstance(o, str):
-                last_use[o] = end
+        kept = set(self.inputs) | {o for o in self.outputs if isinstance(o, str)}
         dying = {}
         for name, i in last_use.items():
-            dying.setdefault(i, []).append(name)
-        inputs = set(self.inputs)
+            if name not in kept:
+                dying.setdefault(i, []).append(name)
+        return dying
+
+    def peak_live(self):
+        """Most temporaries alive at once (inputs not counted; outputs live to the end)."""
+        dying = self.last_uses()
         live = peak = 0
-        for i, ins in enumerate(self.body):
+        for i in range(len(self.body)):
             live += 1
             peak = max(peak, live)
-            live -= sum(1 for n in dying.get(i, ()) if n not in inputs)
+            live -= len(dying.get(i, ()))
         return peak
 
 
