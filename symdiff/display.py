@@ -39,7 +39,7 @@ class GraphPicture:
     values: dict          # node -> value at the point ({} without a point)
     edges: dict           # (argument, user) -> local partial derivative value ({} without a point)
     paths: list           # highlighted paths: lists of nodes, input first
-    path_products: list   # product of edge derivatives along each path ([] without a point)
+    path_products: list   # product of edge derivatives along each path (as formulas without a point)
     derivative: float     # d output / d highlighted input (the sum over all paths; None without a point)
     equation: str         # e.g. "∂f/∂b = 1·2 + 1·3 = 5", or "∂f/∂b = (b + 1) + (a + b)"
     figure: object = None
@@ -166,21 +166,23 @@ def _path_sum(nodes, edges, source, root):
     return adjoint[source]
 
 
-def _layer_order(g, nodes, layer):
-    """The nodes layer by layer, each layer sorted by the mean place of its arguments in the
-    layers below (the barycenter step of Sugiyama's layout): fewer edges cross."""
+def _layers(g, nodes, layer):
+    """``{layer: its nodes, left to right}``, each layer sorted by the mean place of its
+    arguments in the layers below (the barycenter step of Sugiyama's layout): fewer edges cross."""
+    layers = {}
+    for v in nodes:
+        layers.setdefault(layer[v], []).append(v)
     place = {}
-    ordered = []
-    for k in sorted(set(layer.values())):
-        members = [v for v in nodes if layer[v] == k]
-        def barycenter(v):
-            below = [place[a] for a in g.args[v] if a in place]
-            return sum(below) / len(below) if below else 0.5
+
+    def barycenter(v):
+        below = [place[a] for a in g.args[v] if a in place]
+        return sum(below) / len(below) if below else 0.5
+    for k in sorted(layers):
+        members = layers[k]
         members.sort(key=barycenter)        # stable: ties keep id order
         for i, v in enumerate(members):
             place[v] = (i + 0.5) / len(members)
-        ordered += members
-    return ordered
+    return layers
 
 
 def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_nodes=MAX_NODES):
@@ -249,12 +251,10 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
     G = nx.DiGraph()
     G.add_nodes_from(nodes)
     G.add_edges_from(partials)
-    layers = {}
-    for v in _layer_order(g, nodes, layer):     # a layer's nodes are placed left to right in list order
-        layers.setdefault(layer[v], []).append(v)
+    layers = _layers(g, nodes, layer)       # networkx places a layer's list left to right
     pos = nx.multipartite_layout(G, subset_key=layers, align="horizontal")
 
-    width = max(4.0, 1.6 * max(sum(1 for v in nodes if layer[v] == k) for k in set(layer.values())))
+    width = max(4.0, 1.6 * max(map(len, layers.values())))
     if ax is None:
         fig, ax = plt.subplots(figsize=(width, 1.5 + 1.3 * (max(layer.values()) + 1)))
     else:
