@@ -287,7 +287,11 @@ class Built:
     @property
     def how(self):
         """``mode``, or for a Hessian ``"forward-over-" + mode``."""
-        return f"forward-over-{self.mode}" if self.kind == "hessian" else self.mode
+        return _how(self.kind, self.mode)
+
+
+def _how(kind, mode):
+    return f"forward-over-{mode}" if kind == "hessian" else mode
 
 
 def build(kind, formulas, wrt=None, mode="auto", sparse=False, checkpoint=None):
@@ -322,11 +326,9 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
         gradient = derivative_nodes(g, roots, xs, mode)
         entries = _hessian_entries(g, [gradient.get((0, j), g.zero) for j in range(n)], xs)
         shape = (n, n)
-        how = f"forward-over-{mode} mode"
     else:
         entries = derivative_nodes(g, roots, xs, mode, ranks)
         shape = (len(roots), n)
-        how = f"{mode} mode"
     if sparse:
         pattern = sorted(entries)
         outputs = [entries[k] for k in pattern]
@@ -353,7 +355,7 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
     # shortened; the signature still lists every input
     subject = problem.texts[0] if len(problem.texts) == 1 else "[" + printing.listing(problem.texts) + "]"
     title = (f"{what} of {subject}\n"
-             f"with respect to {printing.listing(names, 32)}, by {how}.\n"
+             f"with respect to {printing.listing(names, 32)}, by {_how(kind, mode)} mode.\n"
              f"Inputs (call order): {printing.listing((s.name for s in problem.inputs), 32)}.")
     # lowering emits through optimize's Emitter: the program comes out optimized
     program = lower(g, outputs, problem.input_pairs(), kind, labels, title, primal_limit, ranks)

@@ -175,10 +175,9 @@ def cmd_diff(args, out):
         raise UsageError("diff needs --wrt NAME")
     if args.order < 1:
         raise UsageError(f"--order must be 1 or more, not {args.order}")
-    d = "d" if args.order == 1 else f"d{args.order}"
+    power = "" if args.order == 1 else str(args.order)
     for name in wrt:
-        power = "" if args.order == 1 else str(args.order)
-        print(f"{d}/d{name}{power}: {api.diff(args.formula, name, args.order)}", file=out)
+        print(f"d{power}/d{name}{power}: {api.diff(args.formula, name, args.order)}", file=out)
 
 
 def cmd_source(args, out):
