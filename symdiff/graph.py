@@ -279,14 +279,17 @@ class Graph:
         return list(self._last_walk[1])
 
     def _reachable(self, roots):
+        # ids are topological: one scan down from the highest root marks every argument
+        # of a marked node before reaching it (no stack)
         args = self.args
+        roots = [r for r in roots if r is not None]
         mark = bytearray(len(self.kind))
-        stack = [r for r in roots if r is not None]
-        while stack:
-            v = stack.pop()
-            if not mark[v]:
-                mark[v] = 1
-                stack.extend(args[v])
+        for r in roots:
+            mark[r] = 1
+        for v in range(max(roots, default=-1), -1, -1):
+            if mark[v]:
+                for a in args[v]:
+                    mark[a] = 1
         return list(itertools.compress(range(len(mark)), mark))
 
     def depends_on(self, order, sources):
