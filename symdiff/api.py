@@ -736,11 +736,21 @@ def diff(f, *wrt):
     2*x + 2*y
     >>> diff("x^3*y", "x", 2, "y")
     6*x
+
+    Without a variable, as in SymPy, a formula of one variable is differentiated
+    by it (a constant's derivative is 0); one of several needs them named.
     """
     variables = _diff_variables(wrt)
     g = Graph()
     d = formula_node(g, f)
     free = g.symbols()
+    if not variables and not wrt:
+        if len(free) > 1:
+            raise TypeError(f"diff needs a variable: this formula has {len(free)} "
+                            f"({printing.listing(s.name for s in free)}), so write diff(f, 'x')")
+        if not free:
+            return sympy.Integer(0)
+        variables = free
     for x in variables:
         wrt_syms, _ = resolve_variables(free, [x])
         (d,) = adjoints(g, d, [g.symbol(wrt_syms[0])])
@@ -768,6 +778,4 @@ def _diff_variables(wrt):
             raise TypeError(f"diff takes variables as separate arguments (names or SymPy symbols, each "
                             f"optionally followed by a count): diff(f, 'x', 'y'), not a {type(item).__name__}; "
                             "for all first derivatives use grad")
-    if not wrt:
-        raise TypeError("diff needs a variable: diff(f, 'x')")
     return variables

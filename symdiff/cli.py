@@ -170,11 +170,11 @@ def cmd_cache(args, out):
 
 
 def cmd_diff(args, out):
-    wrt = _wrt(args.wrt)
-    if not wrt:
-        raise UsageError("diff needs --wrt NAME")
     if args.order < 1:
         raise UsageError(f"--order must be 1 or more, not {args.order}")
+    wrt = _wrt(args.wrt) or [s.name for s in api.prepare([args.formula], None).wrt]    # all, by name
+    if not wrt:
+        print("0 (the formula mentions no variable)", file=out)
     power = "" if args.order == 1 else str(args.order)
     for name in wrt:
         print(f"d{power}/d{name}{power}: {api.diff(args.formula, name, args.order)}", file=out)

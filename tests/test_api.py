@@ -279,8 +279,16 @@ def test_diff_takes_variables_and_counts_as_sympy_does():
         sd.diff("x^2", "x", 1, 2)
     with pytest.raises(ValueError, match="a count must be 0 or more, not -1"):
         sd.diff("x^2", "x", -1)
-    with pytest.raises(TypeError, match="diff needs a variable"):
-        sd.diff("x^2")
+    with pytest.raises(TypeError, match=r"diff needs a variable: this formula has 2 \(x, y\)"):
+        sd.diff("x*y")
+
+
+def test_diff_without_a_variable_takes_the_only_one():
+    # as sympy.diff does: one variable is the one meant; a constant's derivative is 0
+    x = sympy.Symbol("x")
+    assert sd.diff("x^3") == 3 * x**2                    # by hand
+    assert sd.diff(sympy.sin(x)) == sympy.cos(x)
+    assert sd.diff("3") == 0
 
 
 def test_jacobian_takes_sympy_vectors():

@@ -60,6 +60,10 @@ def test_diff_prints_the_symbolic_derivative():
     assert r.stdout.strip() == "d/dx: 2*x + 2*y"
     r = run("diff", "x^3*y", "--wrt", "x,y", "--order", "2")        # by hand: 6xy and 0
     assert r.returncode == 0 and r.stdout.splitlines() == ["d2/dx2: 6*x*y", "d2/dy2: 0"]
+    r = run("diff", "x^3*y", "--order", "2")                        # no --wrt: every variable
+    assert r.returncode == 0 and r.stdout.splitlines() == ["d2/dx2: 6*x*y", "d2/dy2: 0"]
+    r = run("diff", "2*pi")
+    assert r.returncode == 0 and r.stdout.strip() == "0 (the formula mentions no variable)"
     r = run("diff", "x^3", "--wrt", "x", "--order", "0")
     assert r.returncode == 2 and r.stderr.strip() == "symdiff: error: --order must be 1 or more, not 0"
 
