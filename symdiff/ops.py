@@ -117,14 +117,24 @@ OPS = {op.name: op for op in [
     Op("leaky_relu", "np.where({0} > 0.0, {0}, {1} * {0})", "({0} if {0} > 0.0 else {1} * {0})",
        _leaky_relu, "compare", functions.leaky_relu, nargs=2),
     Op("softplus", _SOFTPLUS, _SOFTPLUS, _softplus, "transcendental", functions.softplus),
+    # (last, so that the tape's opcodes of the ops above stay as they were)
+    # the gamma family: lgamma is log|gamma(x)| (real on the whole line, as scipy's gammaln
+    # and C's lgamma); polygamma(n, x) (n whole, >= 0; digamma is n = 0) is its derivative,
+    # computed in numba code by symdiff.special (numba has no polygamma)
+    Op("gamma", "scipy.special.gamma({0})", "math.gamma({0})", scipy.special.gamma, "transcendental",
+       sympy.gamma),
+    Op("loggamma", "scipy.special.gammaln({0})", "math.lgamma({0})", scipy.special.gammaln,
+       "transcendental", sympy.loggamma),
+    Op("polygamma", "scipy.special.polygamma({0}, {1})", "polygamma_real({0}, {1})", scipy.special.polygamma,
+       "transcendental", sympy.polygamma, nargs=2),
 ]}
 
 #: Graph kinds whose SymPy class we recognise, by class.
 KIND_OF_SYMPY = {op.sympy: op.name for op in OPS.values() if op.sympy is not None}
 
 #: The expression language's function names -> (graph kind, number of arguments;
-#: 0 = one or more).  ``sqrt``, ``pow`` and ``heaviside`` are spelled through
-#: Pow / Heaviside(x, 1/2) exactly as SymPy represents them.
+#: 0 = one or more).  ``sqrt``, ``pow``, ``heaviside`` and ``digamma`` are spelled through
+#: Pow / Heaviside(x, 1/2) / polygamma(0, x) exactly as SymPy represents them.
 LANGUAGE_FUNCTIONS = {
     "sin": ("sin", 1), "cos": ("cos", 1), "tan": ("tan", 1),
     "asin": ("asin", 1), "acos": ("acos", 1), "atan": ("atan", 1),
@@ -137,6 +147,7 @@ LANGUAGE_FUNCTIONS = {
     "min": ("Min", 0), "max": ("Max", 0), "heaviside": ("Heaviside", 1),
     "sigmoid": ("sigmoid", 1), "relu": ("relu", 1), "leaky_relu": ("leaky_relu", 2),
     "softplus": ("softplus", 1), "erf": ("erf", 1), "hypot": ("hypot", 2),
+    "lgamma": ("loggamma", 1), "digamma": ("polygamma", 1),
 }
 
 #: Constants of the language.
@@ -158,7 +169,9 @@ CUDA_SPELLINGS = {
     "min": "({0} if {0} < {1} or {0} != {0} else {1})",
     **{name: "math.%s({0})" % name for name in (
         "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
-        "atanh", "exp", "log", "log1p", "expm1", "erf", "erfc")},
+        "atanh", "exp", "log", "log1p", "expm1", "erf", "erfc", "gamma")},
+    "loggamma": "math.lgamma({0})",
+    "polygamma": "polygamma_real({0}, {1})",           # symdiff.special, as a device function
     "Cbrt": "math.copysign(abs({0}) ** (1.0 / 3.0), {0})",
     "Abs": "abs({0})",
     "sign": "(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else {0}))",

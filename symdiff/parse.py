@@ -236,9 +236,12 @@ _LOOKALIKES = {"\u2212": "-", "\u2013": "-", "\u00d7": "*", "\u00b7": "*", "\u22
 _ALIASES = {"ln": "log", "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2",
             "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "ceiling": "ceil", "sgn": "sign",
             "fabs": "abs", "absolute": "abs", "power": "pow", "maximum": "max", "minimum": "min",
-            "logistic": "sigmoid", "expit": "sigmoid", "step": "heaviside", "cuberoot": "cbrt"}
+            "logistic": "sigmoid", "expit": "sigmoid", "step": "heaviside", "cuberoot": "cbrt",
+            "loggamma": "lgamma", "gammaln": "lgamma", "psi": "digamma"}
 _SPELLED_OUT = {"log10": "log(x)/log(10)", "log2": "log(x)/log(2)", "exp2": "2^x", "square": "x^2",
-                "sec": "1/cos(x)", "csc": "1/sin(x)", "cot": "1/tan(x)"}
+                "sec": "1/cos(x)", "csc": "1/sin(x)", "cot": "1/tan(x)",
+                "gamma": "exp(lgamma(x)) for x > 0 (or pass sympy.gamma(x))",
+                "tgamma": "exp(lgamma(x)) for x > 0 (or pass sympy.gamma(x))"}
 
 
 def _unknown_function(name):
@@ -302,6 +305,8 @@ def _apply_call(graph, output, call, fail):
         node = graph.pow(xs[0], graph.number(Fraction(1, 2)))
     elif kind == "Heaviside":
         node = graph.call("Heaviside", xs[0], graph.number(Fraction(1, 2)))
+    elif kind == "polygamma":
+        node = graph.call("polygamma", graph.zero, xs[0])          # digamma(x)
     else:
         node = graph.call(kind, *xs)
     output.append(node)

@@ -159,6 +159,19 @@ def _with_frees(program, body):
     return out
 
 
+def kernel_source(path):
+    """The code between ``# --- begin kernels ---`` and ``# --- end kernels ---`` in the file
+    ``path`` (a symdiff module of numba functions), without its import lines: a generated
+    module copies it, and :func:`module_source` writes the imports the code uses."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    begin = text.index("# --- begin kernels ---\n") + len("# --- begin kernels ---\n")
+    lines = text[begin:text.index("# --- end kernels ---")].splitlines()
+    while lines and (not lines[0] or lines[0].startswith("import ")):
+        lines.pop(0)
+    return "\n".join(lines).strip("\n") + "\n"
+
+
 def module_source(header, functions):
     """A whole module: docstring ``header``, the imports the code uses, the functions."""
     code = "\n\n".join(functions)

@@ -97,6 +97,12 @@ def _atan2(g, out, y, x):
     return [g.div(x, r2), g.neg(g.div(y, r2))]
 
 
+def _polygamma(g, out, n, x):
+    if not g.is_number(n):
+        raise ValueError("polygamma(n, x) is differentiated in x only: its order n must be a number")
+    return [None, g.call("polygamma", g.number(g.data[n] + 1), x)]
+
+
 RULES = {
     "Add": _add,
     "Mul": _mul,
@@ -122,6 +128,9 @@ RULES = {
                                     g.call("exp", g.neg(_square(g, x))))],
     "erfc": lambda g, out, x: [g.mul(_c(g, -2), g.pow(g.number_symbol(sympy.pi), _c(g, -_HALF)),
                                      g.call("exp", g.neg(_square(g, x))))],
+    "gamma": lambda g, out, x: [g.mul(out, g.call("polygamma", g.zero, x))],
+    "loggamma": lambda g, out, x: [g.call("polygamma", g.zero, x)],
+    "polygamma": _polygamma,
     "Cbrt": lambda g, out, x: [g.mul(_c(g, Fraction(1, 3)), g.pow(out, _c(g, -2)))],
     "hypot": lambda g, out, x, y: [g.div(x, out), g.div(y, out)],
     "Abs": lambda g, out, x: [g.call("sign", x)],

@@ -50,7 +50,9 @@ def executor_module():
 
 
 def executor_source():
-    """The executor: plain Python over arrays, decorated by numba."""
+    """The executor: plain Python over arrays, decorated by numba (after the helper functions
+    of :mod:`symdiff.special` that some ops call)."""
+    from . import special  # imports numba, which the executor needs anyway
     lines = [_JIT, "def tape_run(group_op, group_start, a, b, t, v):",
              '    """Run the groups of a tape on the value slots v, in place."""',
              "    for g in range(group_op.shape[0]):",
@@ -62,7 +64,7 @@ def executor_source():
         lines += [f"        {'if' if k == 0 else 'elif'} op == {k}:  # {name}",
                   "            for k in range(s, e):",
                   f"                v[t[k]] = {spelling}"]
-    run = "\n".join(lines) + "\n"
+    run = special.source() + "\n\n" + "\n".join(lines) + "\n"
     return run + f'''
 
 {_JIT}

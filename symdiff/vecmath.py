@@ -276,8 +276,5 @@ vec_tanh = _vec_intrinsic(_vec_tanh, "vec_tanh")
 
 def source():
     """The kernels' source, for a generated module (it imports numba and numpy itself)."""
-    with open(__file__, encoding="utf-8") as f:
-        text = f.read()
-    begin = text.index("# --- begin kernels ---\n") + len("# --- begin kernels ---\n")
-    body = text[begin:text.index("# --- end kernels ---")]
-    return body.split("\n\n", 1)[1].strip("\n") + "\n"   # without "import numba"
+    from .printing import kernel_source
+    return kernel_source(__file__)

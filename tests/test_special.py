@@ -1,0 +1,94 @@
+"""The gamma family: lgamma, digamma and SymPy's gamma, loggamma and polygamma.
+
+symdiff.special computes polygamma for numba code; its oracle here is mpmath
+(SymPy's arbitrary-precision backend), an implementation independent of both
+symdiff and scipy.
+"""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import scipy.special
+import sympy
+
+import symdiff as sd
+from conftest import sympy_gradient, sympy_value
+from symdiff.special import polygamma_real
+
+
+def _points():
+    rng = np.random.default_rng(1)
+    return np.concatenate([rng.uniform(-30, 30, 300), rng.uniform(1e-3, 3, 100), 10 ** rng.uniform(-6, 12, 100),
+                           [-10.999960264537734, -7.000572367400144, -0.5, -1e-300, 1e-300, 1.4616321449683622]])
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 6])
+def test_polygamma_matches_mpmath(n):
+    mpmath.mp.dps = 40
+    worst = 0.0
+    for x in _points():
+        if x <= 0 and x == math.floor(x):
+            continue
+        exact = float(mpmath.polygamma(n, mpmath.mpf(float(x))))
+        # relative error, absolute where |value| < 1 (digamma crosses zero)
+        worst = max(worst, abs(polygamma_real(float(n), x) - exact) / max(abs(exact), 1.0))
+    assert worst < 2e-14
+
+
+def test_polygamma_poles_and_infinities_are_scipys():
+    for n in (0.0, 1.0, 2.0):
+        for x in (0.0, -0.0, -1.0, -4.0, math.inf, -math.inf, math.nan):
+            ours, theirs = polygamma_real(n, x), float(scipy.special.polygamma(n, x))
+            assert ours == theirs or (math.isnan(ours) and math.isnan(theirs)), (n, x)
+    assert polygamma_real(0.0, 0.0) == -math.inf and polygamma_real(0.0, -0.0) == math.inf     # as psi's limits
+    assert math.isnan(polygamma_real(0.5, 2.0)) and math.isnan(polygamma_real(-1.0, 2.0))      # no such order
+    # far below zero, n >= 1 is not summed (about |x| steps): nan, at once; digamma reflects
+    assert math.isnan(polygamma_real(1.0, -1e12 - 0.5))
+    assert polygamma_real(0.0, -1e12 - 0.5) == pytest.approx(float(mpmath.digamma(-1e12 - 0.5)), rel=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_sympy_gamma_family_both_backends_and_the_tape(mode):
+    x, y = sympy.symbols("x y")
+    expr = sympy.gamma(x) * y + sympy.loggamma(y) + sympy.polygamma(2, x * y)
+    points = [{"x": 2.5, "y": 0.7}, {"x": -1.5, "y": 3.2}]
+    for backend in ("python", "numba"):
+        fn = sd.value_and_grad(expr, wrt=["x", "y"], mode=mode, backend=backend)
+        for p in points:
+            value, gradient = fn(**p)
+            assert value == pytest.approx(sympy_value(expr, p), rel=1e-13)
+            np.testing.assert_allclose(gradient, sympy_gradient(expr, ["x", "y"], p), rtol=1e-12)
+    # the numba tape (long programs) runs the same ops
+    from symdiff.compile import load_module
+    from symdiff.numba_backend import module_source
+    program = sd.value_and_grad(expr, wrt=["x", "y"], mode=mode, backend="python").program
+    taped = load_module(module_source(program, standalone=False, limit=0))
+    p = points[1]
+    np.testing.assert_allclose(taped.value_and_grad_array(p["x"], p["y"]),
+                               [sympy_value(expr, p), *sympy_gradient(expr, ["x", "y"], p)], rtol=1e-12)
+
+
+def test_lgamma_hessian_is_trigamma():
+    # by hand: d2/da2 lgamma(a) = trigamma(a); d2/da db (a digamma(b)) = trigamma(b)
+    H = sd.hessian("lgamma(a) + a*digamma(b)", wrt=["a", "b"])
+    np.testing.assert_allclose(H(a=2.5, b=1.5), [[scipy.special.polygamma(1, 2.5), scipy.special.polygamma(1, 1.5)],
+                                                [scipy.special.polygamma(1, 1.5),
+                                                 2.5 * scipy.special.polygamma(2, 1.5)]], rtol=1e-13)
+
+
+def test_gamma_names_in_text_point_to_the_language():
+    with pytest.raises(sd.ParseError, match=r"unknown function 'gamma': write exp\(lgamma\(x\)\)"):
+        sd.parse("gamma(x)")
+    with pytest.raises(sd.ParseError, match="did you mean lgamma"):
+        sd.parse("gammaln(x)")
+    with pytest.raises(sd.ParseError, match="did you mean digamma"):
+        sd.parse("psi(x)")
+    assert sd.parse("digamma(x)") == sympy.polygamma(0, sympy.Symbol("x"))
+
+
+def test_polygamma_of_a_variable_order_is_refused():
+    n, x = sympy.symbols("n x")
+    with pytest.raises(ValueError, match="its order n must be a number"):
+        sd.grad(sympy.polygamma(n, x), wrt=["x"], backend="python")
