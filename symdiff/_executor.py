@@ -24,7 +24,7 @@ _ZETA_TAIL = (1.0 / 12.0, -1.0 / 720.0, 1.0 / 30240.0, -1.0 / 1209600.0, 1.0 / 4
 
 @numba.njit(cache=True, error_model="numpy")
 def _digamma(x):
-    if x != x or x == math.inf:
+    if math.isnan(x) or x == math.inf:
         return x
     if x == -math.inf:
         return math.nan
@@ -71,7 +71,7 @@ def polygamma_real(n, x):
     """polygamma(n, x) for real x and a whole n >= 0, as scipy.special.polygamma."""
     if n == 0.0:
         return _digamma(x)
-    if n != n or x != x or n < 0.0 or n != math.floor(n):
+    if math.isnan(n) or math.isnan(x) or n < 0.0 or n != math.floor(n):
         return math.nan
     sign = 1.0 if n % 2.0 == 1.0 else -1.0          # (-1)^(n+1)
     if x == math.inf:

@@ -50,7 +50,7 @@ def module_source(program):
     name = program.name
     device = printing.function_source(program, "cuda", decorator="@cuda.jit(device=True)")
     if any(ins.op == "polygamma" for ins in program.body):
-        from . import special      # its numba functions, as device functions
+        from . import special  # its numba functions, as device functions
         device = special.source().replace(special.DECORATOR, "@cuda.jit(device=True)") + "\n\n" + device
     entry = _ENTRY.format(
         name=name, m=len(program.outputs),
