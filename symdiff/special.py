@@ -88,7 +88,7 @@ def _hurwitz_zeta(s, q):
 
 @numba.njit(cache=True, error_model="numpy")
 def polygamma_real(n, x):
-    """polygamma(n, x) for real x and a whole n >= 0, as scipy.special.polygamma."""
+    """polygamma(n, x) for real x and a whole n >= 0, with the values scipy gives."""
     if n == 0.0:
         return _digamma(x)
     if math.isnan(n) or math.isnan(x) or n < 0.0 or n != math.floor(n):

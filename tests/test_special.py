@@ -92,3 +92,15 @@ def test_polygamma_of_a_variable_order_is_refused():
     n, x = sympy.symbols("n x")
     with pytest.raises(ValueError, match="its order n must be a number"):
         sd.grad(sympy.polygamma(n, x), wrt=["x"], backend="python")
+
+
+def test_numba_modules_carry_polygamma_and_import_no_scipy():
+    # exported modules need only numpy and numba: polygamma's code travels with them
+    from symdiff.api import build
+    from symdiff.numba_backend import module_source
+    program = build("grad", ["lgamma(a)*b + digamma(b)"], ["a", "b"], "reverse").program
+    for limit in (None, 0):                     # straight-line code, and the tape with its executor
+        src = module_source(program, standalone=True, limit=limit)
+        assert "def polygamma_real(n, x):" in src
+        assert "import scipy" not in src and "scipy.special" not in src
+        assert "import symdiff" not in src and "from symdiff" not in src
