@@ -478,7 +478,8 @@ class CompiledFunction:
 
     def __repr__(self):
         formulas = formula_text(", ".join(self.formulas), 80)
-        return (f"<symdiff {self.kind} of {formulas} wrt {printing.listing(s.name for s in self.wrt)}"
+        wrt = printing.listing(s.name for s in self.wrt) or "no variables"
+        return (f"<symdiff {self.kind} of {formulas} wrt {wrt}"
                 f" ({self.how} mode, {self.backend} backend)>")
 
     def __reduce__(self):

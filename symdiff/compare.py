@@ -90,8 +90,9 @@ class Report:
         width = max(width, len("forward"))
         label = max(len(row[0]) for row in rows)
         subject = ", ".join(self.formulas)
+        names = f" ({', '.join(self.wrt)})" if self.wrt else ""
         lines = [f"forward vs reverse for {subject}",
-                 f"  {_plural(len(self.wrt), 'input')} ({', '.join(self.wrt)}), {_plural(self.outputs, 'output')}",
+                 f"  {_plural(len(self.wrt), 'input')}{names}, {_plural(self.outputs, 'output')}",
                  "",
                  f"{'':<{label}}  {'forward':>{width}}  {'reverse':>{width}}"]
         lines += [f"{name:<{label}}  {str(a):>{width}}  {str(b):>{width}}" for name, a, b in rows]

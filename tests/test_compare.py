@@ -189,3 +189,11 @@ def test_long_lists_of_names_in_messages_are_shortened():
         g(x0=1.0)
     assert "'x1', 'x10', 'x100'" in str(error.value) and "(299 in all)" in str(error.value)
     assert len(str(error.value)) < 300
+
+
+def test_a_formula_without_variables_says_so():
+    # a constant has an empty gradient; the repr and the report's header say there is nothing
+    g = sd.grad("3", backend="python")
+    assert g().shape == (0,)
+    assert repr(g) == "<symdiff grad of 3 wrt no variables (forward mode, python backend)>"
+    assert str(sd.compare("2*pi")).splitlines()[1] == "  0 inputs, 1 output"
