@@ -49,9 +49,8 @@ def module_source(program):
             f"{len(program.outputs)} outputs (use backend='numba')")
     name = program.name
     device = printing.function_source(program, "cuda", decorator="@cuda.jit(device=True)")
-    if any(ins.op == "polygamma" for ins in program.body):
-        from . import special  # its numba functions, as device functions
-        device = special.source().replace(special.DECORATOR, "@cuda.jit(device=True)") + "\n\n" + device
+    from . import special  # polygamma's numba functions, as device functions
+    device = "\n\n".join(special.sources_for(program, "@cuda.jit(device=True)") + [device])
     entry = _ENTRY.format(
         name=name, m=len(program.outputs),
         params=printing.leading_parameters(program.inputs),

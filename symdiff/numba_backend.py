@@ -218,11 +218,8 @@ def _small_module(program):
     if vector:
         from . import vecmath  # imports numba: only when a numba module is made
         batch = [vecmath.source(), _vector_kernel(program, checks)] + batch
-    helpers = []
-    if any(ins.op == "polygamma" for ins in program.body):
-        from . import special  # imports numba, as vecmath
-        helpers = [special.source()]
-    return helpers + [scalar] + batch + [_gufunc(program), entry]
+    from . import special  # imports numba, as vecmath
+    return special.sources_for(program) + [scalar] + batch + [_gufunc(program), entry]
 
 
 def uses_tape(program, limit=None):

@@ -8,6 +8,7 @@ element at a time), ``vector`` (numba batch loops LLVM can vectorise: see
 :mod:`symdiff.vecmath`) or ``cuda`` (numba.cuda device functions).
 """
 
+import functools
 import math
 import re
 
@@ -159,6 +160,7 @@ def _with_frees(program, body):
     return out
 
 
+@functools.cache       # read once per process, not once per generated module
 def kernel_source(path):
     """The code between ``# --- begin kernels ---`` and ``# --- end kernels ---`` in the file
     ``path`` (a symdiff module of numba functions), without its import lines: a generated

@@ -104,10 +104,22 @@ def polygamma_real(n, x):
 # --- end kernels ---
 
 
-DECORATOR = '@numba.njit(cache=True, error_model="numpy")'
+_DECORATOR = '@numba.njit(cache=True, error_model="numpy")'      # the kernels' own
 
 
 def source():
     """The kernels' source, for a generated module (it imports math and numba itself)."""
     from .printing import kernel_source
     return kernel_source(__file__)
+
+
+def sources_for(program, decorator=_DECORATOR):
+    """``[the kernels' source]`` when ``program`` calls polygamma, else ``[]``; ``decorator``
+    replaces the kernels' own (``@cuda.jit(device=True)`` makes them device functions)."""
+    if not any(ins.op == "polygamma" for ins in program.body):
+        return []
+    text = source()
+    if decorator != _DECORATOR:
+        assert _DECORATOR in text       # every kernel carries the decorator replaced here
+        text = text.replace(_DECORATOR, decorator)
+    return [text]
