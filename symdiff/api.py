@@ -745,7 +745,7 @@ def diff(f, *wrt):
     g = Graph()
     d = formula_node(g, f)
     free = g.symbols()
-    if not variables and not wrt:
+    if not wrt:
         if len(free) > 1:
             raise TypeError(f"diff needs a variable: this formula has {len(free)} "
                             f"({printing.listing(s.name for s in free)}), so write diff(f, 'x')")

@@ -207,15 +207,14 @@ def _plural(k, word):
 
 def _reason(recommended, n, m, reports):
     f, r = reports["forward"], reports["reverse"]
-    plural = _plural
-    shape = f"{plural(n, 'input')} and {plural(m, 'output')}"
+    shape = f"{_plural(n, 'input')} and {_plural(m, 'output')}"
     if n == 0:
         why = f"{shape}: there is nothing to differentiate"
     elif n == m and f.estimate == r.estimate:
-        why = (f"{shape}: both modes need {plural(n, 'sweep')} and the same work; on a tie forward mode is "
+        why = (f"{shape}: both modes need {_plural(n, 'sweep')} and the same work; on a tie forward mode is "
                f"picked, as it keeps no values for a sweep back")
     elif n == m:
-        why = (f"{shape}: both modes need {plural(n, 'sweep')}, but summed over the nodes " +
+        why = (f"{shape}: both modes need {_plural(n, 'sweep')}, but summed over the nodes " +
                ("they feed fewer outputs than they depend on inputs, so the reverse sweeps are shorter in all"
                 if recommended == "reverse" else
                 "they depend on fewer inputs than they feed outputs, so the forward sweeps are shorter in all"))
@@ -227,13 +226,13 @@ def _reason(recommended, n, m, reports):
         why = (f"{shape}: reverse mode needs fewer sweeps ({m} vs {n}), but most nodes depend on few of "
                f"the inputs, so each forward sweep is short and forward mode does less work in all")
     elif recommended == "reverse":
-        why = (f"{shape}: reverse mode gets every derivative from {plural(m, 'reverse sweep')}, "
-               f"forward mode needs {plural(n, 'sweep')}, one per input")
+        why = (f"{shape}: reverse mode gets every derivative from {_plural(m, 'reverse sweep')}, "
+               f"forward mode needs {_plural(n, 'sweep')}, one per input")
     else:
-        why = (f"{shape}: forward mode gets every derivative from {plural(n, 'sweep')}, "
-               f"reverse mode needs {plural(m, 'reverse sweep')}, one per output")
+        why = (f"{shape}: forward mode gets every derivative from {_plural(n, 'sweep')}, "
+               f"reverse mode needs {_plural(m, 'reverse sweep')}, one per output")
     return (f"{why} (cost model {f.estimate} vs {r.estimate}; optimized programs "
-            f"{f.ops} vs {r.ops} operations; reverse mode holds up to {plural(r.peak_live, 'value')} at once, "
+            f"{f.ops} vs {r.ops} operations; reverse mode holds up to {_plural(r.peak_live, 'value')} at once, "
             f"forward {f.peak_live}).")
 
 
