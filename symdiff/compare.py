@@ -23,10 +23,12 @@ import numpy as np
 from .api import build, cheaper_mode, compile_built, cost_estimates, formula_list
 from .examples import fan_family
 from .ops import CATEGORIES
-from .printing import body_lines, return_expression
+from .printing import body_lines, listing, return_expression
 
 #: Longest program shown whole by Report.programs (and in Jupyter, where longer ones are left out).
 PROGRAM_LINES = 40
+_SHOWN_FORMULAS = 8        # a report's header names at most this many formulas
+_SHOWN_NAMES = 32          # and this many inputs (as a function's docstring does)
 
 
 def _listing(program, limit):
@@ -89,8 +91,9 @@ class Report:
         width = max(len(str(c)) for row in rows for c in row[1:])
         width = max(width, len("forward"))
         label = max(len(row[0]) for row in rows)
-        subject = ", ".join(self.formulas)
-        names = f" ({', '.join(self.wrt)})" if self.wrt else ""
+        subject = listing(self.formulas, _SHOWN_FORMULAS)
+        shown = ", ".join(self.wrt[:_SHOWN_NAMES]) + (", ..." if len(self.wrt) > _SHOWN_NAMES else "")
+        names = f" ({shown})" if self.wrt else ""
         lines = [f"forward vs reverse for {subject}",
                  f"  {_plural(len(self.wrt), 'input')}{names}, {_plural(self.outputs, 'output')}",
                  "",
@@ -123,7 +126,7 @@ class Report:
                               f"<pre>{html.escape(chr(10).join(_listing(side.program, PROGRAM_LINES)))}</pre></td>"
                               for mode, side in (("forward", self.forward), ("reverse", self.reverse)))
             programs = f"<table><tr>{columns}</tr></table>"
-        return (f"<div><b>forward vs reverse</b> for <code>{html.escape(', '.join(self.formulas))}</code>"
+        return (f"<div><b>forward vs reverse</b> for <code>{html.escape(listing(self.formulas, _SHOWN_FORMULAS))}</code>"
                 f"<table><tr><th></th><th>forward</th><th>reverse</th></tr>{cells}</table>"
                 f"<p><b>recommended: {self.recommended}</b> — {html.escape(self.reason)}</p>{programs}</div>")
 

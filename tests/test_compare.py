@@ -197,3 +197,15 @@ def test_a_formula_without_variables_says_so():
     assert g().shape == (0,)
     assert repr(g) == "<symdiff grad of 3 wrt no variables (forward mode, python backend)>"
     assert str(sd.compare("2*pi")).splitlines()[1] == "  0 inputs, 1 output"
+
+
+def test_header_of_a_large_problem_stays_short():
+    # found comparing Rosenbrock n=3000: the header listed all 3000 inputs; like a
+    # function's docstring it names the first 32 (and the first 8 formulas)
+    report = sd.compare(rosenbrock(40), measure=False)
+    header = str(report).splitlines()[1]
+    assert header.startswith("  40 inputs (x0, x1, x10, ")
+    assert header.endswith(", x36, x37, ...), 1 output") and header.count(", x") == 31
+    many = sd.compare([f"x*{k}" for k in range(12)], measure=False)
+    assert str(many).splitlines()[0] == "forward vs reverse for x*0, x*1, x*2, x*3, x*4, x*5, x*6, x*7, ... (12 in all)"
+    assert "x*7, ... (12 in all)</code>" in many._repr_html_()
