@@ -542,8 +542,7 @@ class CompiledFunction:
         try:
             shape = np.broadcast_shapes(*(a.shape for a in arrays))
         except ValueError:
-            shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(self._names, arrays))
-            raise ValueError(f"argument shapes do not broadcast together: {shapes}") from None
+            raise ValueError(_broadcast_conflict(self._names, arrays)) from None
         if self.sparsity is not None and shape:
             raise ValueError(f"sparse=True gives one matrix per point: pass numbers, not arrays of "
                              f"shape {shape}")
@@ -616,6 +615,21 @@ def _entry(kind, formulas, wrt, mode, backend, parallel, sparse=False, checkpoin
     with _gc_paused():
         built = build(kind, formulas, wrt, mode, sparse=sparse, checkpoint=checkpoint)
         return compile_built(built, backend, parallel)
+
+
+def _broadcast_conflict(names, arrays):
+    """Why the arrays do not broadcast, naming two arguments that conflict (listing every
+    shape would bury them among thousands of inputs)."""
+    first = {}      # axis counted from the right -> (size, name, shape) of the first argument sizing it
+    for name, a in zip(names, arrays):
+        for axis, size in enumerate(reversed(a.shape)):
+            if size == 1:
+                continue
+            size0, name0, shape0 = first.setdefault(axis, (size, name, a.shape))
+            if size0 != size:
+                return (f"argument shapes do not broadcast together: {name0} has shape {shape0} and {name} "
+                        f"has shape {a.shape} (they differ in axis {-1 - axis})")
+    raise AssertionError("the shapes broadcast")     # pragma: no cover
 
 
 def _real_array(value):
