@@ -191,7 +191,8 @@ def cmd_export(args, out):
     built = api.build(args.kind, _formulas(args, args.kind == "jacobian"), _wrt(args.wrt), args.mode,
                       sparse=args.sparse)
     path = export(built, args.output)
-    print(f"wrote {path} ({built.kind}, {built.how} mode, {len(built.program.body)} lines; "
+    print(f"wrote {path} ({built.kind}, {built.how} mode, "
+          f"{printing.plural(len(built.program.body), 'statement')}; "
           f"inputs {printing.listing(built.program.inputs)})", file=out)
 
 

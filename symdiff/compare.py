@@ -23,7 +23,7 @@ import numpy as np
 from .api import build, cheaper_mode, compile_built, cost_estimates, formula_list
 from .examples import fan_family
 from .ops import CATEGORIES
-from .printing import body_lines, listing, return_expression
+from .printing import body_lines, listing, plural, return_expression
 
 #: Longest program shown whole by Report.programs (and in Jupyter, where longer ones are left out).
 PROGRAM_LINES = 40
@@ -95,7 +95,7 @@ class Report:
         shown = ", ".join(self.wrt[:_SHOWN_NAMES]) + (", ..." if len(self.wrt) > _SHOWN_NAMES else "")
         names = f" ({shown})" if self.wrt else ""
         lines = [f"forward vs reverse for {subject}",
-                 f"  {_plural(len(self.wrt), 'input')}{names}, {_plural(self.outputs, 'output')}",
+                 f"  {plural(len(self.wrt), 'input')}{names}, {plural(self.outputs, 'output')}",
                  "",
                  f"{'':<{label}}  {'forward':>{width}}  {'reverse':>{width}}"]
         lines += [f"{name:<{label}}  {str(a):>{width}}  {str(b):>{width}}" for name, a, b in rows]
@@ -204,20 +204,16 @@ def compare(f, wrt=None, backend="numba", samples=10_000, measure=True):
                   _reason(recommended, n, m, reports))
 
 
-def _plural(k, word):
-    return f"{k} {word}{'' if k == 1 else 's'}"
-
-
 def _reason(recommended, n, m, reports):
     f, r = reports["forward"], reports["reverse"]
-    shape = f"{_plural(n, 'input')} and {_plural(m, 'output')}"
+    shape = f"{plural(n, 'input')} and {plural(m, 'output')}"
     if n == 0:
         why = f"{shape}: there is nothing to differentiate"
     elif n == m and f.estimate == r.estimate:
-        why = (f"{shape}: both modes need {_plural(n, 'sweep')} and the same work; on a tie forward mode is "
+        why = (f"{shape}: both modes need {plural(n, 'sweep')} and the same work; on a tie forward mode is "
                f"picked, as it keeps no values for a sweep back")
     elif n == m:
-        why = (f"{shape}: both modes need {_plural(n, 'sweep')}, but summed over the nodes " +
+        why = (f"{shape}: both modes need {plural(n, 'sweep')}, but summed over the nodes " +
                ("they feed fewer outputs than they depend on inputs, so the reverse sweeps are shorter in all"
                 if recommended == "reverse" else
                 "they depend on fewer inputs than they feed outputs, so the forward sweeps are shorter in all"))
@@ -229,13 +225,13 @@ def _reason(recommended, n, m, reports):
         why = (f"{shape}: reverse mode needs fewer sweeps ({m} vs {n}), but most nodes depend on few of "
                f"the inputs, so each forward sweep is short and forward mode does less work in all")
     elif recommended == "reverse":
-        why = (f"{shape}: reverse mode gets every derivative from {_plural(m, 'reverse sweep')}, "
-               f"forward mode needs {_plural(n, 'sweep')}, one per input")
+        why = (f"{shape}: reverse mode gets every derivative from {plural(m, 'reverse sweep')}, "
+               f"forward mode needs {plural(n, 'sweep')}, one per input")
     else:
-        why = (f"{shape}: forward mode gets every derivative from {_plural(n, 'sweep')}, "
-               f"reverse mode needs {_plural(m, 'reverse sweep')}, one per output")
+        why = (f"{shape}: forward mode gets every derivative from {plural(n, 'sweep')}, "
+               f"reverse mode needs {plural(m, 'reverse sweep')}, one per output")
     return (f"{why} (cost model {f.estimate} vs {r.estimate}; optimized programs "
-            f"{f.ops} vs {r.ops} operations; reverse mode holds up to {_plural(r.peak_live, 'value')} at once, "
+            f"{f.ops} vs {r.ops} operations; reverse mode holds up to {plural(r.peak_live, 'value')} at once, "
             f"forward {f.peak_live}).")
 
 

@@ -273,7 +273,7 @@ def _unexpected(char):
         return f"unexpected character {char!r}: type {_LOOKALIKES[char]!r}"
     if char == ";":
         return ("unexpected character ';': this takes one formula (several, separated by ';', are for "
-                "jacobian and compare on the command line)")
+                "jacobian and compare on the command line, and for source and export with --kind jacobian)")
     if char.isalpha():
         return f"unexpected character {char!r}: names use ASCII letters, digits and '_' (alpha, not \u03b1)"
     return f"unexpected character {char!r}"

@@ -91,6 +91,11 @@ def body_lines(program, dialect):
     return lines
 
 
+def plural(k, word):
+    """``"1 input"``, ``"3 inputs"``."""
+    return f"{k} {word}{'' if k == 1 else 's'}"
+
+
 def listing(items, limit=8):
     """``"a, b, c"``, or for more than ``limit`` items ``"a, b, ... (N in all)"``: names for humans."""
     items = [str(item) for item in items]

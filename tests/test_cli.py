@@ -170,6 +170,9 @@ def test_export_a_sparse_hessian(tmp_path):
     assert r.stdout.startswith(f"wrote {out} (hessian, forward-over-reverse mode, ")
     text = out.read_text()
     assert "SPARSE_SHAPE = (2, 2)" in text and "hessian_array(x, y)" in text
+    # the Jacobian of x*y and sin(x) is [[y, x], [cos(x), 0]]: one statement (cos), said in the singular
+    r = run("export", "x*y; sin(x)", "--kind", "jacobian", "--mode", "reverse", "-o", str(tmp_path / "j.py"))
+    assert r.stdout == f"wrote {tmp_path / 'j.py'} (jacobian, reverse mode, 1 statement; inputs x, y)\n", r.stderr
     r = run("export", "x^2*y", "--sparse", "-o", str(tmp_path / "g.py"))
     assert r.returncode == 2 and "sparse=True is for jacobian and hessian" in r.stderr
 

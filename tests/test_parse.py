@@ -78,7 +78,8 @@ def test_an_integer_too_long_for_int_is_a_float():
     ("x\u00b2", 2, "type '^2'"),
     ("2*\u03c0*x", 3, "unexpected character '\u03c0': type 'pi'"),
     ("|x|", 1, "unexpected character '|': type 'abs(x)'"),
-    ("x; y", 2, "this takes one formula (several, separated by ';', are for jacobian and compare"),
+    ("x; y", 2, "this takes one formula (several, separated by ';', are for jacobian and compare on the "
+                "command line, and for source and export with --kind jacobian)"),
     # other tools' names and typos get a suggestion; a name like no function gets none
     ("1 + ln(x)", 5, "unknown function 'ln'; did you mean log?"),
     ("arctan(x)", 1, "unknown function 'arctan'; did you mean atan?"),
