@@ -11,7 +11,6 @@ import math
 import numba
 
 
-_SUMMED = 1048576.0      # polygamma(n >= 1, x) sums about |x| terms below x = 0: nan below -2^20
 # B_2k / (2k) for the digamma series, k = 1 .. 8
 _PSI_SERIES = (1.0 / 12.0, -1.0 / 120.0, 1.0 / 252.0, -1.0 / 240.0, 1.0 / 132.0,
                -691.0 / 32760.0, 1.0 / 12.0, -3617.0 / 8160.0)
@@ -77,9 +76,14 @@ def polygamma_real(n, x):
         return 0.0
     if x <= 0.0 and x == math.floor(x):             # a pole, or -inf
         return sign * math.inf
-    if x < -_SUMMED:
-        return math.nan                             # not computed: see the module docstring
-    return sign * math.gamma(n + 1.0) * _hurwitz_zeta(n + 1.0, x)
+    s = n + 1.0
+    if x < -1.0:        # the terms below zero as two zetas (module docstring); sign is (-1)^s
+        m = -math.floor(x)
+        r = x + m
+        zeta = _hurwitz_zeta(s, r) + sign * (_hurwitz_zeta(s, 1.0 - r) - _hurwitz_zeta(s, m + 1.0 - r))
+    else:
+        zeta = _hurwitz_zeta(s, x)
+    return sign * math.gamma(n + 1.0) * zeta
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -25,7 +25,7 @@ from .compile import load_module
 from .forward import tangents
 from .graph import Graph
 from .lower import input_identifiers, lower
-from .ops import RESERVED_NAMES
+from .ops import RESERVED_NAMES, numpy_sources_for
 from .parse import parse_to_graph
 from .program import check
 from .reverse import adjoints
@@ -598,8 +598,8 @@ def compile_built(built, backend, parallel=False):
         # otherwise hold every intermediate until the function returns
         source = printing.module_source(
             f"symdiff-generated {built.kind} (python backend).\n\n{built.program.title}",
-            [printing.function_source(built.program, "numpy",
-                                      free=len(built.program.body) > FREE_AFTER_LINES)])
+            numpy_sources_for(built.program) + [printing.function_source(
+                built.program, "numpy", free=len(built.program.body) > FREE_AFTER_LINES)])
         module = load_module(source)
         kernel = _python_kernel(module, built.kind, len(built.program.outputs))
     return CompiledFunction(built, backend, source, kernel, module, parallel)

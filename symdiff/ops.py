@@ -17,6 +17,7 @@ operand names ``{0}``, ``{1}``; operands are always plain names or numbers, so
 repeating one inside a spelling is safe.
 """
 
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +55,34 @@ def _softplus(x):
 
 def _leaky_relu(x, slope):
     return np.where(x > 0.0, x, slope * x)
+
+
+def polygamma_array(n, x):
+    """polygamma(n, x) on numpy arrays, for the python backend: scipy's, except below x = -1
+    with n >= 1, where scipy sums about |x| terms (an hour at x = -10^12) and this takes
+    the three zetas of symdiff.special.polygamma_real (its module docstring)."""
+    n, x = np.broadcast_arrays(np.asarray(n, dtype=np.float64), np.asarray(x, dtype=np.float64))
+    far = (x < -1.0) & (n >= 1.0) & (n == np.floor(n)) & (x != np.floor(x))
+    with np.errstate(all="ignore"):
+        value = scipy.special.polygamma(n, np.where(far, 2.0, x))
+        if far.any():
+            s, xf = n[far] + 1.0, x[far]
+            sign = np.where(n[far] % 2.0 == 1.0, 1.0, -1.0)        # (-1)^s
+            m = -np.floor(xf)
+            r = xf + m
+            zeta = scipy.special.zeta
+            value = np.array(value)
+            terms = zeta(s, r) + sign * (zeta(s, 1.0 - r) - zeta(s, m + 1.0 - r))
+            value[far] = sign * scipy.special.gamma(s) * terms
+    return value if value.ndim else float(value)
+
+
+def numpy_sources_for(program):
+    """``[polygamma_array's source]`` when ``program`` calls polygamma, else ``[]``: a python
+    backend module carries it (importing numpy and scipy, never symdiff)."""
+    if not any(ins.op == "polygamma" for ins in program.body):
+        return []
+    return [inspect.getsource(polygamma_array)]
 
 
 _SIGMOID = "1.0 / (1.0 + np.exp(-{0}))"
@@ -125,7 +154,7 @@ OPS = {op.name: op for op in [
        sympy.gamma),
     Op("loggamma", "scipy.special.gammaln({0})", "math.lgamma({0})", scipy.special.gammaln,
        "transcendental", sympy.loggamma),
-    Op("polygamma", "scipy.special.polygamma({0}, {1})", "polygamma_real({0}, {1})", scipy.special.polygamma,
+    Op("polygamma", "polygamma_array({0}, {1})", "polygamma_real({0}, {1})", polygamma_array,
        "transcendental", sympy.polygamma, nargs=2),
 ]}
 

@@ -17,14 +17,17 @@ Written from the textbook formulas, not ported from a library:
   numbers B_2k) is accurate to rounding.
 * ``polygamma(n, x)`` for a whole ``n >= 1`` is ``(-1)^(n+1) n! zeta(n+1, x)``,
   with the Hurwitz zeta function summed directly up to ``x + N >= 10 + n`` and
-  its Euler-Maclaurin tail after that.
+  its Euler-Maclaurin tail after that.  Below ``x = -1`` its terms with
+  ``x + k < 0`` are ``(-1)^s (j - r)^-s`` for ``j = 1 .. m`` (``s = n + 1``,
+  ``m = -floor(x)``, ``r = x + m`` in (0, 1), exact): ``(-1)^s (zeta(s, 1 - r) -
+  zeta(s, m + 1 - r))``, so ``zeta(s, x)`` is three zetas of positive arguments
+  and costs the same at ``x = -10^12`` as at ``x = -2``.
 
 Values at the poles and at infinity are scipy.special.polygamma's: psi(0) is
 -inf (+inf for -0.0), psi at a negative integer is nan, psi(inf) = inf and
 psi(-inf) = nan; for n >= 1 a pole gives +-inf (the sign of (-1)^(n+1)),
 x = inf gives 0, x = -inf gives (-1)^(n+1) inf.  A non-whole or negative
-order n gives nan, and so does n >= 1 for x below -2^20 (the sum would take
-about |x| steps; scipy's takes them).
+order n gives nan.
 """
 
 # --- begin kernels ---
@@ -32,7 +35,6 @@ import math
 
 import numba
 
-_SUMMED = 1048576.0      # polygamma(n >= 1, x) sums about |x| terms below x = 0: nan below -2^20
 # B_2k / (2k) for the digamma series, k = 1 .. 8
 _PSI_SERIES = (1.0 / 12.0, -1.0 / 120.0, 1.0 / 252.0, -1.0 / 240.0, 1.0 / 132.0,
                -691.0 / 32760.0, 1.0 / 12.0, -3617.0 / 8160.0)
@@ -98,9 +100,14 @@ def polygamma_real(n, x):
         return 0.0
     if x <= 0.0 and x == math.floor(x):             # a pole, or -inf
         return sign * math.inf
-    if x < -_SUMMED:
-        return math.nan                             # not computed: see the module docstring
-    return sign * math.gamma(n + 1.0) * _hurwitz_zeta(n + 1.0, x)
+    s = n + 1.0
+    if x < -1.0:        # the terms below zero as two zetas (module docstring); sign is (-1)^s
+        m = -math.floor(x)
+        r = x + m
+        zeta = _hurwitz_zeta(s, r) + sign * (_hurwitz_zeta(s, 1.0 - r) - _hurwitz_zeta(s, m + 1.0 - r))
+    else:
+        zeta = _hurwitz_zeta(s, x)
+    return sign * math.gamma(n + 1.0) * zeta
 # --- end kernels ---
 
 
