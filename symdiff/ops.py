@@ -74,7 +74,7 @@ def polygamma_array(n, x):
             value = np.array(value)
             terms = zeta(s, r) + sign * (zeta(s, 1.0 - r) - zeta(s, m + 1.0 - r))
             value[far] = sign * scipy.special.gamma(s) * terms
-    return value if value.ndim else float(value)
+    return value if value.ndim else value[()]      # np.float64, not float: (-0.5) ** pi is nan, not complex
 
 
 def numpy_sources_for(program):

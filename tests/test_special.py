@@ -110,6 +110,14 @@ def test_digamma_gradient_far_below_zero_on_both_backends():
         assert g(x=-1e12 - 0.5)[0] == pytest.approx(math.pi ** 2 - 1e-12, rel=1e-15)
 
 
+def test_a_negative_digamma_to_a_power_is_nan_not_complex():
+    # found by the fuzz tests: digamma(1) = -0.577..., and a Python float to the power pi is
+    # complex where numpy's float64 gives nan (as the numba backend does)
+    for backend in ("python", "numba"):
+        value, gradient = sd.value_and_grad("digamma(x)^pi", backend=backend)(x=1.0)
+        assert math.isnan(value) and math.isnan(gradient[0])
+
+
 def test_lgamma_hessian_is_trigamma():
     # by hand: d2/da2 lgamma(a) = trigamma(a); d2/da db (a digamma(b)) = trigamma(b)
     H = sd.hessian("lgamma(a) + a*digamma(b)", wrt=["a", "b"])
