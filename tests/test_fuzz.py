@@ -25,7 +25,7 @@ pytestmark = pytest.mark.fuzz
 
 SMOOTH_UNARY = ["sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid", "softplus", "atan",
                 "asinh", "erf", "cbrt", "expm1", "log1p", "sinh", "cosh", "asin", "acos", "acosh",
-                "atanh"]
+                "atanh", "lgamma", "digamma"]
 KINK_UNARY = ["abs", "relu", "sign", "floor", "ceil", "heaviside"]
 SMOOTH_BINARY = ["({} + {})", "({} - {})", "({} * {})", "({} / {})", "({} ^ {})", "atan2({}, {})",
                  "hypot({}, {})", "pow({}, {})"]
