@@ -156,7 +156,7 @@ def _size(n):
 
 
 def cmd_cache(args, out):
-    from .compile import cache_files, clear_cache, default_cache_dir
+    from .compile import cache_files, cache_limit, clear_cache, default_cache_dir
     directory = default_cache_dir()
     if args.clear:
         removed, freed = clear_cache(directory)
@@ -165,8 +165,12 @@ def cmd_cache(args, out):
     files = cache_files(directory)
     modules = sum(1 for p in files if p.parent == directory)
     size = sum(p.stat().st_size for p in files)
+    limit = cache_limit()
+    kept = (f"trimmed to {_size(limit)}, least recently used first, when a new module is written; "
+            if limit is not None else "no size limit; ")
     print(f"{directory}: {modules:,} generated modules, {_size(size)} with their bytecode and "
-          f"numba's compiled code (symdiff cache --clear empties it; SYMDIFF_CACHE_DIR moves it)", file=out)
+          f"numba's compiled code ({kept}symdiff cache --clear empties it; SYMDIFF_CACHE_DIR moves it, "
+          f"SYMDIFF_CACHE_MAX_MB sets the limit)", file=out)
 
 
 def cmd_diff(args, out):

@@ -9,15 +9,21 @@ broken file behind.  An unwritable cache directory falls back to a
 temporary one, with a warning.
 
 The cache directory is ``$SYMDIFF_CACHE_DIR``, else ``$XDG_CACHE_HOME/symdiff``,
-else ``~/.cache/symdiff``.  It grows with every new formula; ``symdiff cache``
-shows its size and ``symdiff cache --clear`` empties it (:func:`clear_cache`).
+else ``~/.cache/symdiff``.  It grows with every new formula, up to a limit
+(1000 MB, or ``$SYMDIFF_CACHE_MAX_MB``; 0 for none): a process writing a new
+module first trims it, removing the modules used least recently with their
+bytecode and numba code (:func:`trim_cache`; a module's file is touched each
+time it is loaded).  ``symdiff cache`` shows its size and ``symdiff cache
+--clear`` empties it (:func:`clear_cache`).
 """
 
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -83,6 +89,66 @@ def clear_cache(directory=None):
     return removed, freed
 
 
+DEFAULT_LIMIT_MB = 1000
+RECENT_SECONDS = 3600.0         # a module used this recently stays: another process may be loading it
+_MODULE = re.compile(r"symdiff_gen_[0-9a-f]{20}")
+_trimmed = False                # trimmed once per process, at its first new module
+
+
+def cache_limit():
+    """The cache's size limit in bytes (``$SYMDIFF_CACHE_MAX_MB``), or None for no limit."""
+    text = os.environ.get("SYMDIFF_CACHE_MAX_MB", "").strip()
+    try:
+        mb = float(text) if text else DEFAULT_LIMIT_MB
+    except ValueError:
+        warnings.warn(f"symdiff: SYMDIFF_CACHE_MAX_MB={text!r} is not a number of megabytes; "
+                      f"using {DEFAULT_LIMIT_MB}", RuntimeWarning, stacklevel=3)
+        mb = DEFAULT_LIMIT_MB
+    return mb * 1e6 if mb > 0 else None
+
+
+def trim_cache(directory=None, limit=None, now=None):
+    """Remove whole generated modules (source, bytecode, numba code), least recently used first,
+    until the cache holds at most ``limit`` bytes; modules used within ``RECENT_SECONDS`` stay.
+    Returns (files removed, bytes freed)."""
+    modules = {}        # module name -> [(path, size, mtime)]
+    for path in cache_files(directory):
+        match = _MODULE.search(path.name)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        if match:
+            modules.setdefault(match.group(0), []).append((path, stat.st_size, stat.st_mtime))
+    total = sum(size for files in modules.values() for _, size, _ in files)
+    if limit is None or total <= limit:
+        return 0, 0
+    now = time.time() if now is None else now
+    removed = freed = 0
+    for files in sorted(modules.values(), key=lambda files: max(m for _, _, m in files)):
+        if total <= limit or now - max(m for _, _, m in files) < RECENT_SECONDS:
+            break
+        for path, size, _ in files:
+            try:
+                path.unlink()
+            except FileNotFoundError:     # another process trimmed it first
+                continue
+            removed += 1
+            freed += size
+            total -= size
+    return removed, freed
+
+
+def _trim_once(directory):
+    global _trimmed
+    if not _trimmed:
+        _trimmed = True
+        try:
+            trim_cache(directory, cache_limit())
+        except OSError:         # the cache works without trimming
+            pass
+
+
 def write_atomic(path, text):
     """Write ``text`` to ``path`` so that readers see the old file or the whole new one."""
     path = Path(path)
@@ -120,7 +186,13 @@ def load_module(source, prefix="symdiff_gen"):
     except OSError:
         current = None
     if current != source:
+        _trim_once(path.parent)
         write_atomic(path, source)
+    else:
+        try:
+            os.utime(path)          # used now: trim_cache removes the least recently used
+        except OSError:
+            pass
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

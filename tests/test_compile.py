@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,64 @@ def test_python_backend_holds_only_live_arrays(mode):
     assert peak < (live + 8) * x.nbytes
     # short programs, the ones people read, have no del lines
     assert "del " not in sd.grad("(a + b) * (b + 1)", backend="python").source
+
+
+def _fake_module(directory, k, size, age, now):
+    """A generated module's three kinds of files (source, bytecode, numba code), ``age`` s old."""
+    name = f"symdiff_gen_{k:020x}"
+    (directory / "__pycache__").mkdir(exist_ok=True)
+    paths = [directory / f"{name}.py", directory / "__pycache__" / f"{name}.cpython-311.pyc",
+             directory / "__pycache__" / f"{name}.grad-12.py311.nbi"]
+    for path in paths:
+        path.write_bytes(b"x" * size)
+        os.utime(path, (now - age, now - age))
+    return name
+
+
+def test_trim_cache_removes_the_least_recently_used_whole_modules(tmp_path):
+    now = 1_000_000_000.0
+    old, _older, _oldest, fresh = (_fake_module(tmp_path, k, 1000, age, now)
+                                 for k, age in enumerate((2 * 86400, 3 * 86400, 4 * 86400, 60)))
+    (tmp_path / "notes.txt").write_text("not ours")
+    # 4 modules of 3,000 bytes; a limit of 7,000 removes the two used longest ago, whole
+    assert sd_compile.trim_cache(tmp_path, 7000, now=now) == (6, 6000)
+    left = {p.name.split(".")[0] for p in sd_compile.cache_files(tmp_path)}
+    assert left == {old, fresh} and len(sd_compile.cache_files(tmp_path)) == 6
+    assert (tmp_path / "notes.txt").exists()
+    # under the limit nothing goes; a module used within the hour stays even over it
+    assert sd_compile.trim_cache(tmp_path, 6000, now=now) == (0, 0)
+    assert sd_compile.trim_cache(tmp_path, 1, now=now) == (3, 3000)
+    assert {p.name.split(".")[0] for p in sd_compile.cache_files(tmp_path)} == {fresh}
+    assert sd_compile.trim_cache(tmp_path, None, now=now) == (0, 0)      # no limit
+
+
+def test_cache_limit_from_the_environment(monkeypatch):
+    monkeypatch.delenv("SYMDIFF_CACHE_MAX_MB", raising=False)
+    assert sd_compile.cache_limit() == 1000e6
+    monkeypatch.setenv("SYMDIFF_CACHE_MAX_MB", "50")
+    assert sd_compile.cache_limit() == 50e6
+    monkeypatch.setenv("SYMDIFF_CACHE_MAX_MB", "0")
+    assert sd_compile.cache_limit() is None
+    monkeypatch.setenv("SYMDIFF_CACHE_MAX_MB", "lots")
+    with pytest.warns(RuntimeWarning, match="SYMDIFF_CACHE_MAX_MB='lots' is not a number"):
+        assert sd_compile.cache_limit() == 1000e6
+
+
+def test_a_new_module_trims_the_cache_and_a_loaded_one_counts_as_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMDIFF_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("SYMDIFF_CACHE_MAX_MB", "0.001")          # 1,000 bytes
+    monkeypatch.setattr(sd_compile, "_trimmed", False)
+    now = time.time()
+    stale = _fake_module(tmp_path, 1, 1000, 2 * 86400, now)
+    # loading an existing module touches it (used now), so trimming would keep it
+    source = "VALUE = 7\n"
+    name = sd_compile.module_name(source)
+    (tmp_path / f"{name}.py").write_text(source)
+    os.utime(tmp_path / f"{name}.py", (now - 3 * 86400, now - 3 * 86400))
+    assert sd_compile.load_module(source).VALUE == 7
+    assert os.path.getmtime(tmp_path / f"{name}.py") > now - 60
+    assert (tmp_path / f"{stale}.py").exists()          # nothing new written: no trimming
+    # a new module: the stale one goes (all three files), the recent ones stay
+    assert sd_compile.load_module("VALUE = 8\n").VALUE == 8
+    assert not any(stale in p.name for p in sd_compile.cache_files(tmp_path))
+    assert (tmp_path / f"{name}.py").exists()
