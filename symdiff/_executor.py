@@ -83,7 +83,7 @@ def polygamma_real(n, x):
         zeta = _hurwitz_zeta(s, r) + sign * (_hurwitz_zeta(s, 1.0 - r) - _hurwitz_zeta(s, m + 1.0 - r))
     else:
         zeta = _hurwitz_zeta(s, x)
-    return sign * math.gamma(n + 1.0) * zeta
+    return sign * math.gamma(s) * zeta
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -114,19 +114,22 @@ def trim_cache(directory=None, limit=None, now=None):
     modules = {}        # module name -> [(path, size, mtime)]
     for path in cache_files(directory):
         match = _MODULE.search(path.name)
+        if match is None:
+            continue
         try:
             stat = path.stat()
         except FileNotFoundError:
             continue
-        if match:
-            modules.setdefault(match.group(0), []).append((path, stat.st_size, stat.st_mtime))
+        modules.setdefault(match.group(0), []).append((path, stat.st_size, stat.st_mtime))
     total = sum(size for files in modules.values() for _, size, _ in files)
     if limit is None or total <= limit:
         return 0, 0
     now = time.time() if now is None else now
     removed = freed = 0
-    for files in sorted(modules.values(), key=lambda files: max(m for _, _, m in files)):
-        if total <= limit or now - max(m for _, _, m in files) < RECENT_SECONDS:
+    # a module was last used when the newest of its files was written or touched
+    by_use = sorted(((max(m for _, _, m in files), files) for files in modules.values()), key=lambda u: u[0])
+    for last_use, files in by_use:
+        if total <= limit or now - last_use < RECENT_SECONDS:
             break
         for path, size, _ in files:
             try:

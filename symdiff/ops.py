@@ -77,10 +77,16 @@ def polygamma_array(n, x):
     return value if value.ndim else value[()]      # np.float64, not float: (-0.5) ** pi is nan, not complex
 
 
+def calls_polygamma(program):
+    """Whether ``program`` calls polygamma: then its generated module carries an implementation
+    (this one for the python backend, symdiff.special's for numba and CUDA)."""
+    return any(ins.op == "polygamma" for ins in program.body)
+
+
 def numpy_sources_for(program):
     """``[polygamma_array's source]`` when ``program`` calls polygamma, else ``[]``: a python
     backend module carries it (importing numpy and scipy, never symdiff)."""
-    if not any(ins.op == "polygamma" for ins in program.body):
+    if not calls_polygamma(program):
         return []
     return [inspect.getsource(polygamma_array)]
 

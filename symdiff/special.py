@@ -107,8 +107,10 @@ def polygamma_real(n, x):
         zeta = _hurwitz_zeta(s, r) + sign * (_hurwitz_zeta(s, 1.0 - r) - _hurwitz_zeta(s, m + 1.0 - r))
     else:
         zeta = _hurwitz_zeta(s, x)
-    return sign * math.gamma(n + 1.0) * zeta
+    return sign * math.gamma(s) * zeta
 # --- end kernels ---
+
+from .ops import calls_polygamma
 
 
 _DECORATOR = '@numba.njit(cache=True, error_model="numpy")'      # the kernels' own
@@ -123,7 +125,7 @@ def source():
 def sources_for(program, decorator=_DECORATOR):
     """``[the kernels' source]`` when ``program`` calls polygamma, else ``[]``; ``decorator``
     replaces the kernels' own (``@cuda.jit(device=True)`` makes them device functions)."""
-    if not any(ins.op == "polygamma" for ins in program.body):
+    if not calls_polygamma(program):
         return []
     text = source()
     if decorator != _DECORATOR:
