@@ -112,7 +112,6 @@ def polygamma_real(n, x):
 
 from .ops import calls_polygamma
 
-
 _DECORATOR = '@numba.njit(cache=True, error_model="numpy")'      # the kernels' own
 
 
