@@ -219,6 +219,9 @@ def tape_run(group_op, group_start, a, b, t, v):
         elif op == 41:  # polygamma
             for k in range(s, e):
                 v[t[k]] = polygamma_real(v[a[k]], v[b[k]])
+        elif op == 42:  # Mod
+            for k in range(s, e):
+                v[t[k]] = np.mod(v[a[k]], v[b[k]])
 
 
 @numba.njit(cache=True, error_model="numpy")

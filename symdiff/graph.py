@@ -434,5 +434,8 @@ def _check_differentiable(e):
     if isinstance(e, sympy.Piecewise):
         raise ValueError("symdiff cannot differentiate a SymPy Piecewise; write it with max, min, abs, "
                          f"heaviside, relu or leaky_relu instead: {e}")
+    if isinstance(e, (sympy.Sum, sympy.Product, sympy.Derivative, sympy.Integral, sympy.Subs)):
+        raise ValueError(f"symdiff cannot differentiate a SymPy {name}: {e} (where SymPy can "
+                         "evaluate it, .doit() turns it into a formula symdiff can)")
     if not isinstance(e, sympy.Function):
         raise ValueError(f"symdiff cannot differentiate a SymPy {name}: {e}")

@@ -162,6 +162,8 @@ OPS = {op.name: op for op in [
        "transcendental", sympy.loggamma),
     Op("polygamma", "polygamma_array({0}, {1})", "polygamma_real({0}, {1})", polygamma_array,
        "transcendental", sympy.polygamma, nargs=2),
+    # mod(x, y) = x - y*floor(x/y), with the sign of y, as SymPy's Mod, Python's % and np.mod
+    Op("Mod", "np.mod({0}, {1})", "np.mod({0}, {1})", np.mod, "div", sympy.Mod, nargs=2),
 ]}
 
 #: Graph kinds whose SymPy class we recognise, by class.
@@ -182,7 +184,7 @@ LANGUAGE_FUNCTIONS = {
     "min": ("Min", 0), "max": ("Max", 0), "heaviside": ("Heaviside", 1),
     "sigmoid": ("sigmoid", 1), "relu": ("relu", 1), "leaky_relu": ("leaky_relu", 2),
     "softplus": ("softplus", 1), "erf": ("erf", 1), "hypot": ("hypot", 2),
-    "lgamma": ("loggamma", 1), "digamma": ("polygamma", 1),
+    "lgamma": ("loggamma", 1), "digamma": ("polygamma", 1), "mod": ("Mod", 2),
 }
 
 #: Constants of the language.
@@ -215,6 +217,9 @@ CUDA_SPELLINGS = {
     "atan2": "math.atan2({0}, {1})",
     "hypot": "math.hypot({0}, {1})",
     "Heaviside": _heaviside_scalar(),
+    # np.mod's result: fmod's, moved by y where its sign differs from y's (x = -0.5, y = 2: 1.5)
+    "Mod": "(math.fmod({0}, {1}) + {1} if math.fmod({0}, {1}) != 0.0 and "
+           "(math.fmod({0}, {1}) < 0.0) != ({1} < 0.0) else math.fmod({0}, {1}))",
     "sigmoid": "1.0 / (1.0 + math.exp(-{0}))",
     "relu": "({0} if {0} > 0.0 else (0.0 if {0} <= 0.0 else {0}))",
     "leaky_relu": "({0} if {0} > 0.0 else {1} * {0})",

@@ -230,14 +230,16 @@ def parse_to_graph(text, graph):
 
 # typographic characters pasted from papers and web pages, and what to type instead
 _LOOKALIKES = {"\u2212": "-", "\u2013": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u00f7": "/",
-               "\u00b2": "^2", "\u00b3": "^3", "\u221a": "sqrt(x)", "\u03c0": "pi", "|": "abs(x)"}
+               "\u00b2": "^2", "\u00b3": "^3", "\u221a": "sqrt(x)", "\u03c0": "pi", "|": "abs(x)",
+               "%": "mod(x, y)"}
 
 # other tools' names for functions of the language
 _ALIASES = {"ln": "log", "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arctan2": "atan2",
             "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "ceiling": "ceil", "sgn": "sign",
             "fabs": "abs", "absolute": "abs", "power": "pow", "maximum": "max", "minimum": "min",
             "logistic": "sigmoid", "expit": "sigmoid", "step": "heaviside", "cuberoot": "cbrt",
-            "loggamma": "lgamma", "gammaln": "lgamma", "psi": "digamma"}
+            "loggamma": "lgamma", "gammaln": "lgamma", "psi": "digamma",
+            "remainder": "mod"}
 _SPELLED_OUT = {"log10": "log(x)/log(10)", "log2": "log(x)/log(2)", "exp2": "2^x", "square": "x^2",
                 "sec": "1/cos(x)", "csc": "1/sin(x)", "cot": "1/tan(x)",
                 "gamma": "exp(lgamma(x)) for x > 0 (or pass sympy.gamma(x))",

@@ -103,6 +103,12 @@ def _polygamma(g, out, n, x):
     return [None, g.call("polygamma", g.number(g.data[n] + 1), x)]
 
 
+def _mod(g, out, x, y):
+    # x - y*floor(x/y), with floor' = 0: 1 in x, -floor(x/y) in y (as written at the jumps too)
+    return [None if g.is_constant(x) else g.one,
+            None if g.is_constant(y) else g.neg(g.call("floor", g.div(x, y)))]
+
+
 RULES = {
     "Add": _add,
     "Mul": _mul,
@@ -144,6 +150,7 @@ RULES = {
     "relu": lambda g, out, x: [g.call("Heaviside", x, g.zero)],
     "leaky_relu": _leaky_relu,
     "softplus": lambda g, out, x: [g.call("sigmoid", x)],
+    "Mod": _mod,
 }
 
 

@@ -52,6 +52,7 @@ OP_CASES = [
     ("erf(x)", sympy.erf(x), [{"x": 0.3}, {"x": -1.2}]),
     ("lgamma(x)", sympy.log(sympy.gamma(x)), [{"x": 0.3}, {"x": 4.5}]),
     ("digamma(x)", sympy.diff(sympy.log(sympy.gamma(x)), x), [{"x": 0.3}, {"x": 4.5}]),
+    ("mod(x, y)", sympy.Mod(x, y), [{"x": 7.5, "y": 2.0}, {"x": -7.5, "y": 2.0}, {"x": 7.5, "y": -2.0}]),
     ("hypot(x, y)", sympy.sqrt(x ** 2 + y ** 2), [{"x": 0.3, "y": 0.4}, {"x": -2.0, "y": 1.0}]),
     ("x*y - x/y + x - -y", x * y - x / y + x + y, [{"x": 0.3, "y": 0.4}]),
     ("pi*x + E^y", sympy.pi * x + sympy.exp(y), [{"x": 0.3, "y": 0.4}]),

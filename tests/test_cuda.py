@@ -14,7 +14,7 @@ from symdiff.examples import TOY_NETWORK_LOSS, TOY_NETWORK_PARAMETERS
 MIXED = ("sigmoid(x)*y + softplus(x - y) + relu(x) + abs(y) + max(x, y) + min(x, 2*y) + sign(x)"
          " + heaviside(y) + leaky_relu(x - 1, 0.1) + cbrt(x) + hypot(x, y) + atan2(y, x) + erf(x)"
          " + log1p(x*x) + expm1(y) + tanh(x) + sqrt(x) + x^y + asinh(y) + acosh(1 + x) + atanh(y/3)"
-         " + lgamma(1 + x*y) + digamma(2 + x)")
+         " + lgamma(1 + x*y) + digamma(2 + x) + x*mod(3*x, y - 2) + y*mod(x - 1, 0.7)")
 
 
 def _gpu():

@@ -29,7 +29,7 @@ SMOOTH_UNARY = ["sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid", "s
 KINK_UNARY = ["abs", "relu", "sign", "floor", "ceil", "heaviside"]
 SMOOTH_BINARY = ["({} + {})", "({} - {})", "({} * {})", "({} / {})", "({} ^ {})", "atan2({}, {})",
                  "hypot({}, {})", "pow({}, {})"]
-KINK_BINARY = ["max({}, {})", "min({}, {})", "leaky_relu({}, {})"]
+KINK_BINARY = ["max({}, {})", "min({}, {})", "leaky_relu({}, {})", "mod({}, {})"]
 LEAVES = st.sampled_from(["x", "y", "z", "2", "0.5", "3", "pi", "1e-1"])
 
 

@@ -72,6 +72,10 @@ def test_from_sympy_rejects_what_it_cannot_differentiate():
         Graph().from_sympy(sympy.sin(sympy.Piecewise((x, x > 0), (0, True))))
     with pytest.raises(ValueError, match=r"cannot differentiate a SymPy Integral: Integral\(x, x\)"):
         Graph().from_sympy(sympy.Integral(x, x) + 1)
+    # a sum with numeric bounds is one .doit() away from a formula: the message says so
+    k = sympy.Symbol("k")
+    with pytest.raises(ValueError, match=r"SymPy Sum: .*\.doit\(\) turns it into a formula"):
+        Graph().from_sympy(sympy.Sum(x ** k, (k, 0, 3)))
 
 
 def test_operation_count_counts_binary_operations():

@@ -78,11 +78,13 @@ def test_an_integer_too_long_for_int_is_a_float():
     ("x\u00b2", 2, "type '^2'"),
     ("2*\u03c0*x", 3, "unexpected character '\u03c0': type 'pi'"),
     ("|x|", 1, "unexpected character '|': type 'abs(x)'"),
+    ("x % 2", 3, "unexpected character '%': type 'mod(x, y)'"),
     ("x; y", 2, "this takes one formula (several, separated by ';', are for jacobian and compare on the "
                 "command line, and for source and export with --kind jacobian)"),
     # other tools' names and typos get a suggestion; a name like no function gets none
     ("1 + ln(x)", 5, "unknown function 'ln'; did you mean log?"),
     ("arctan(x)", 1, "unknown function 'arctan'; did you mean atan?"),
+    ("remainder(x, 2)", 1, "unknown function 'remainder'; did you mean mod?"),
     ("Sin(x)", 1, "did you mean sin?"),
     ("sigmod(x)", 1, "did you mean sigmoid?"),
     ("log10(x)", 1, "unknown function 'log10': write log(x)/log(10)"),

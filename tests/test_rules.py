@@ -32,6 +32,11 @@ def test_op_value_and_gradient_match_sympy(text, oracle, points, mode):
             # SymPy leaves these derivatives unevaluated; the hand-worked value is 0
             assert np.isnan(expected).all()
             expected = np.zeros(len(wrt))
+        if text == "mod(x, y)":
+            # x - y*floor(x/y) with floor locally constant: 1 and -floor(x/y), worked by hand
+            assert np.isnan(expected).all()
+            expected = {(7.5, 2.0): [1.0, -3.0], (-7.5, 2.0): [1.0, 4.0],
+                        (7.5, -2.0): [1.0, 4.0]}[point["x"], point["y"]]
         np.testing.assert_allclose(gradient, expected, rtol=1e-10, atol=1e-12)
 
 
@@ -67,6 +72,8 @@ KINKS = [
     ("max(x, y, z)", {"x": 2.0, "y": 2.0, "z": 2.0}, [1 / 3, 1 / 3, 1 / 3]),
     ("min(x, y, z)", {"x": 2.0, "y": 1.0, "z": 1.0}, [0.0, 0.5, 0.5]),
     ("sqrt(x)", {"x": 0.0}, [math.inf]),
+    ("mod(x, 2)", {"x": 4.0}, [1.0]),          # at a jump: 1, the formula as written
+    ("mod(x, y)", {"x": 4.0, "y": 2.0}, [1.0, -2.0]),
 ]
 
 
@@ -180,3 +187,15 @@ def test_every_language_function_has_a_rule():
     for name, (kind, _) in LANGUAGE_FUNCTIONS.items():
         if kind != "sqrt":
             assert kind in RULES, name
+
+
+def test_a_sympy_mod_is_the_language_mod():
+    # SymPy's Mod(x, 3) has no derivative in SymPy (it stays a Derivative); ours is 1 in x:
+    # d/dx (Mod(x, 3) * x) at 4 is Mod(4, 3) + 4 * 1 = 5, and -7 mod 3 is 2 (the divisor's sign)
+    x = sympy.Symbol("x")
+    for backend in ("python", "numba"):
+        fn = sd.value_and_grad(sympy.Mod(x, 3) * x, backend=backend)
+        value, gradient = fn(x=4.0)
+        assert value == 4.0 and gradient[0] == 5.0
+        assert sd.value_and_grad("mod(x, 3)", backend=backend)(x=-7.0)[0] == 2.0
+    assert sd.diff("mod(x, y)", "y") == -sympy.floor(sympy.Symbol("x") / sympy.Symbol("y"))
