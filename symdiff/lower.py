@@ -39,7 +39,7 @@ RESERVED_IDENTIFIERS = frozenset(
        for suffix in ("", "_batch", "_batch_parallel", "_array", "_gufunc", "_gufunc_signature",
                       "_kernel", "_cuda_array")}
     | {"tape_run", "tape_scalar", "tape_batch", "tape_batch_parallel"}                    # symdiff.tape
-    | {"SPARSE_ROWS", "SPARSE_COLS", "SPARSE_SHAPE"}                                      # sparse exports
+    | {"SPARSE_ROWS", "SPARSE_COLS", "SPARSE_SHAPE", "INPUTS", "OUTPUTS"}                 # module constants
     | {"VEC_TRIG_LIMIT", "vec_sin", "vec_cos", "vec_exp", "vec_log", "vec_tanh"}           # symdiff.vecmath
     | {"polygamma_real", "polygamma_array"}                                # symdiff.special, ops (python backend)
     # builtins the modules call (range, float, all ...): all of them, so none is ever shadowed

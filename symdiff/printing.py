@@ -11,6 +11,7 @@ element at a time), ``vector`` (numba batch loops LLVM can vectorise: see
 import functools
 import math
 import re
+import textwrap
 
 from .ops import CUDA_SPELLINGS, OPS, VECTOR_SPELLINGS
 
@@ -102,6 +103,15 @@ def listing(items, limit=8):
     if len(items) <= limit:
         return ", ".join(items)
     return ", ".join(items[:limit]) + f", ... ({len(items)} in all)"
+
+
+def names_literal(name, items, width=96):
+    """``NAME = ('a', 'b', ...)`` as module source, wrapped at ``width`` columns."""
+    items = [repr(str(item)) for item in items]
+    if len(", ".join(items)) + len(name) + 6 <= width:
+        return f"{name} = {tuple_expression(items)}"
+    lines = textwrap.wrap(", ".join(items) + ",", width - 4, break_long_words=False, break_on_hyphens=False)
+    return f"{name} = (\n" + "".join(f"    {line}\n" for line in lines) + ")"
 
 
 def tuple_expression(items):

@@ -120,3 +120,33 @@ def test_cli_export(tmp_path):
                         "-o", str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert out.read_text() == (GENERATED / "colah_grad.py").read_text()
+
+
+def test_module_names_its_inputs_and_outputs_for_code_that_maps_them(tmp_path):
+    # 24 inputs: wrt in its order, then the parameters sorted by name as text (x10 before x2);
+    # INPUTS is the call order as data
+    text = " + ".join(f"w{k}*x{k}^2" for k in range(12))
+    fn = sd.grad(text, wrt=[f"w{k}" for k in range(12)], backend="python")
+    path = sd.export(fn, tmp_path / "many.py")
+    from symdiff.compile import load_module
+    module = load_module(path.read_text())
+    assert module.INPUTS == tuple(s.name for s in fn.inputs)
+    assert module.INPUTS[10:15] == ("w10", "w11", "x0", "x1", "x10") and len(module.INPUTS) == 24
+    assert module.OUTPUTS == tuple(f"df/dw{k}" for k in range(12))
+    values = {f"w{k}": 0.5 * k for k in range(12)} | {f"x{k}": k - 3.0 for k in range(12)}
+    got = module.grad_array(*(values[k] for k in module.INPUTS))
+    np.testing.assert_array_equal(got, [(k - 3.0) ** 2 for k in range(12)])      # d/dw_k = x_k^2
+    # the docstring shows the signature's ends and points to INPUTS, not 24 names twice
+    doc = module.__doc__
+    assert "grad_array(w0, w1, w2, w3, w4, w5, w6, w7, ..., x9)" in doc
+    assert "24 inputs, in the order of INPUTS" in doc
+
+
+def test_names_literal_wraps_and_reads_back():
+    import ast
+    from symdiff.printing import names_literal
+    labels = [f"d2f/dx{i}dx{i + 1}" for i in range(500)]
+    source = names_literal("OUTPUTS", labels)
+    assert max(len(line) for line in source.splitlines()) <= 96
+    assert ast.literal_eval(source.split("=", 1)[1].strip()) == tuple(labels)
+    assert names_literal("INPUTS", ["a"]) == "INPUTS = ('a',)"
