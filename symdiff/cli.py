@@ -40,11 +40,29 @@ class UsageError(Exception):
     pass
 
 
+def _split_top_level(text):
+    """``text`` split at the commas outside parentheses: ``x=atan2(1, 2),y=1`` is two items."""
+    items, depth, start = [], 0, 0
+    for k, c in enumerate(text):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth = max(depth - 1, 0)
+        elif c == "," and depth == 0:
+            items.append(text[start:k])
+            start = k + 1
+    items.append(text[start:])
+    return items
+
+
 def _parse_at(text):
     """``a=2,b=1`` -> {"a": 2.0, "b": 1.0}."""
     values = {}
-    for item in filter(None, (p.strip() for p in text.split(","))):
+    for item in filter(None, (p.strip() for p in _split_top_level(text))):
         name, sep, value = item.partition("=")
+        if not sep and values:
+            raise UsageError(f"--at expects name=value pairs separated by commas, got {item!r} without a "
+                             "name: one value per variable (many points: the Python API takes numpy arrays)")
         if not sep or not name.strip():
             raise UsageError(f"--at expects name=value pairs separated by commas, got {item!r}")
         name = name.strip()

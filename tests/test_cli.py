@@ -54,6 +54,18 @@ def test_at_takes_constant_expressions():
             f"symdiff: error: --at: {bad!r} is not a number or a constant expression such as pi/4 (in 'x={bad}')")
 
 
+
+def test_at_splits_at_commas_outside_parentheses():
+    # atan2(1, 1) = pi/4 and max(2, 3) = 3: f = x^2*y, df/dy = x^2 = pi^2/16 = 0.6168...
+    r = run("grad", "x^2*y", "--at", "x=atan2(1, 1),y=max(2,3)")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "f(x=0.785398163397448, y=3) = 1.85055082520425"
+    assert r.stdout.splitlines()[2] == "df/dy = 0.616850275068085"
+    # several values for one variable: the message says --at is one point
+    r = run("grad", "x^2", "--at", "x=1,2,3")
+    assert r.returncode == 2 and "got '2' without a name: one value per variable" in r.stderr
+
+
 def test_diff_prints_the_symbolic_derivative():
     r = run("diff", "x^2 + 2*x*y + y^2", "--wrt", "x")
     assert r.returncode == 0
