@@ -16,6 +16,8 @@ and exits with status 2; no traceback.
 """
 
 import argparse
+import json
+import math
 import sys
 
 from . import api, printing
@@ -128,12 +130,32 @@ def _evaluate(fn, args):
     """``fn`` at the ``--at`` point (checked against its inputs): (result, the point as text)."""
     at = _parse_at(args.at or "")
     result = fn(*api.point_values(at, [s.name for s in fn.inputs], "--at"))
+    if args.json:
+        args.point = at
     return result, ", ".join(f"{k}={_number(v)}" for k, v in at.items())
+
+
+def _json_number(x):
+    """A float for JSON, which has no nan or infinity: those are the strings "nan", "inf", "-inf"
+    (Python's float() reads them back)."""
+    x = float(x)
+    return x if math.isfinite(x) else str(x)
+
+
+def _print_json(fn, args, out, **results):
+    """``--json``: the point, the results, the mode and the backend as one JSON object."""
+    record = {"point": {k: _json_number(v) for k, v in args.point.items()}, **results,
+              "mode": fn.how if hasattr(fn, "how") else fn.mode, "backend": fn.backend}
+    print(json.dumps(record), file=out)
 
 
 def cmd_grad(args, out):
     fn = api.value_and_grad(args.formula, wrt=_wrt(args.wrt), mode=args.mode, backend=args.backend)
     (value, gradient), point = _evaluate(fn, args)
+    if args.json:
+        _print_json(fn, args, out, value=_json_number(value),
+                    gradient={s.name: _json_number(d) for s, d in zip(fn.wrt, gradient)})
+        return
     print(f"f({point}) = {_number(value)}", file=out)
     if not fn.wrt:
         print("(no variables: nothing to differentiate)", file=out)
@@ -153,6 +175,12 @@ def cmd_matrix(args, out):
     else:
         fn = api.hessian(formulas[0], wrt=_wrt(args.wrt), mode=args.mode, backend=args.backend)
     matrix, point = _evaluate(fn, args)
+    if args.json:
+        results = {"formulas": formulas} if jacobian else {"formula": formulas[0]}
+        results["wrt"] = [s.name for s in fn.wrt]
+        results[args.command] = [[_json_number(x) for x in row] for row in matrix]
+        _print_json(fn, args, out, **results)
+        return
     subject = "; ".join(api.formula_text(f, 60) for f in formulas)
     print(f"{'Jacobian' if jacobian else 'Hessian'} of {subject} at {point or 'no point'} "
           f"({fn.how} mode, {fn.backend} backend):", file=out)
@@ -259,6 +287,10 @@ class _Parser(argparse.ArgumentParser):
         return super()._parse_optional(arg_string)
 
 
+_JSON_HELP = ('print one JSON object (point, results, mode, backend) for scripts; nan and infinities '
+              'are the strings "nan", "inf" and "-inf"')
+
+
 def build_parser():
     parser = _Parser(
         prog="symdiff",
@@ -283,6 +315,7 @@ def build_parser():
     p.add_argument("--mode", default="auto", choices=api.MODES)
     p.add_argument("--backend", default="python", choices=api.BACKENDS,
                    help="python (default here: one point needs no compiling) or numba")
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
     p.set_defaults(run=cmd_grad)
 
     for name, what in (("jacobian", "the Jacobian of formulas separated by ';' at a point"),
@@ -292,6 +325,7 @@ def build_parser():
         p.add_argument("--mode", default="auto", choices=api.MODES)
         p.add_argument("--backend", default="python", choices=api.BACKENDS,
                        help="python (default here: one point needs no compiling) or numba")
+        p.add_argument("--json", action="store_true", help=_JSON_HELP)
         p.set_defaults(run=cmd_matrix)
 
     p = command("diff", "print the symbolic derivative")

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 import symdiff as sd
 
 
@@ -14,6 +16,25 @@ def test_grad_prints_value_and_gradient():
     r = run("grad", "(a+b)*(b+1)", "--wrt", "a,b", "--at", "a=2,b=1")
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[:3] == ["f(a=2, b=1) = 6", "df/da = 2", "df/db = 5"]
+
+
+def test_json_output_for_scripts():
+    import json
+    # colah's example by hand: f = (2+1)(1+1) = 6, df/da = b+1 = 2, df/db = (b+1) + (a+b) = 5
+    r = run("grad", "(a+b)*(b+1)", "--wrt", "a,b", "--at", "a=2,b=1", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"point": {"a": 2.0, "b": 1.0}, "value": 6.0,
+                                    "gradient": {"a": 2.0, "b": 5.0}, "mode": "reverse", "backend": "python"}
+    # d log(x) at 0 is inf: JSON has no infinity, so it is the string "inf" (strict parsers accept it)
+    r = run("jacobian", "x*y; log(x)", "--at", "x=0,y=2", "--json")
+    record = json.loads(r.stdout, parse_constant=lambda c: pytest.fail(f"non-standard JSON {c}"))
+    assert record["formulas"] == ["x*y", "log(x)"] and record["wrt"] == ["x", "y"]
+    assert record["jacobian"] == [[2.0, 0.0], ["inf", 0.0]]
+    r = run("hessian", "x^3*y", "--at", "x=1,y=2", "--json")
+    record = json.loads(r.stdout)
+    assert record["hessian"] == [[12.0, 3.0], [3.0, 0.0]] and record["mode"] == "forward-over-reverse"
+    r = run("grad", "log(x)", "--at", "x=-1", "--json")
+    assert json.loads(r.stdout)["value"] == "nan" and json.loads(r.stdout)["gradient"] == {"x": -1.0}
 
 
 def test_grad_with_numba_backend():
