@@ -217,6 +217,49 @@ def test_call_errors_name_the_argument():
         g(a=1, b=np.ma.array([1.0, 2.0], mask=[False, True]))
 
 
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_numbers_and_vectors_take_the_short_way_with_the_same_answers(backend):
+    # colah by hand: at (2, 1) the gradient is (b + 1, a + 2b + 1) = (2, 5)
+    g = sd.grad("(a + b) * (b + 1)", wrt=["a", "b"], backend=backend)
+    for call in (lambda: g(2.0, 1.0), lambda: g(2, 1), lambda: g(b=1.0, a=2), lambda: g(np.float64(2), 1),
+                 lambda: g.at([2.0, 1.0]), lambda: g.at(np.array([2, 1])), lambda: g.at({"a": 2, "b": 1})):
+        out = call()
+        assert out.dtype == np.float64 and out.shape == (2,)
+        np.testing.assert_array_equal(out, [2.0, 5.0])
+    value, gradient = sd.value_and_grad("(a + b) * (b + 1)", backend=backend).at([2.0, 1.0])
+    assert type(value) is float and value == 6.0 and gradient.tolist() == [2.0, 5.0]
+    # IEEE values, not exceptions, on plain Python numbers too (1/x at 0; log at -1 is nan)
+    assert sd.grad("1/x", backend=backend)(0.0)[0] == -np.inf
+    assert np.isnan(sd.value_and_grad("log(x)", backend=backend)(-1.0)[0])
+    # a batch of points: the vector's axis 0 runs over the inputs
+    points = np.array([[2.0, 0.0, 1.0], [1.0, 1.0, -1.0]])
+    np.testing.assert_array_equal(g.at(points), g(*points))
+    # a sparse Hessian at a vector: x^2 y at (3, 2) is [[2y, 2x], [2x, 0]] = [[4, 6], [6, 0]]
+    H = sd.hessian("x^2*y", backend=backend, sparse=True)
+    assert H.at([3.0, 2.0]).toarray().tolist() == [[4.0, 6.0], [6.0, 0.0]]
+    with pytest.raises(ValueError, match=r"grad.at\(\) takes a mapping of names to values or a vector of the "
+                                         r"2 inputs in call order \(a, b\), got shape \(3,\)"):
+        g.at([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="got a number"):
+        g.at(2.0)
+    with pytest.raises(TypeError, match="argument 'point' must be a real number"):
+        g.at(["1", "2"])
+    with pytest.raises(TypeError, match="unknown argument 'c'"):
+        g.at({"a": 1.0, "c": 2.0})
+
+
+def test_an_optimizer_takes_value_and_grad_at():
+    # scipy's L-BFGS-B on Rosenbrock in 20 variables from 0: the minimum is all ones
+    from scipy.optimize import minimize
+
+    from symdiff.examples import rosenbrock
+    names = [f"x{i}" for i in range(20)]
+    f = sd.value_and_grad(rosenbrock(20), wrt=names, backend="python")
+    result = minimize(f.at, np.zeros(20), jac=True, method="L-BFGS-B", options={"gtol": 1e-10})
+    assert result.success
+    np.testing.assert_allclose(result.x, np.ones(20), atol=1e-5)
+
+
 def test_build_errors():
     with pytest.raises(ValueError, match="mode must be one of"):
         sd.grad("x", mode="sideways", backend="python")
