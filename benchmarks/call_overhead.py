@@ -99,6 +99,28 @@ def peers(text, names, point, sympy_limit):
     return rows, notes
 
 
+def table(title, text, names, point, sympy_limit):
+    """Print one problem's table; returns the notes about skipped peers."""
+    numba_grad = sd.grad(text, wrt=names, backend="numba")
+    python_grad = sd.grad(text, wrt=names, backend="python")
+    want = numba_grad(*point)
+    zero_d = [np.array(v) for v in point]
+    rows = [("symdiff numba, g(*x)", lambda: numba_grad(*point), want),
+            ("symdiff numba, g.at(x)", lambda: numba_grad.at(point), numba_grad.at(point)),
+            ("symdiff numba, 0-d arrays (general path)", lambda: numba_grad(*zero_d), numba_grad(*zero_d)),
+            ("symdiff python backend, g(*x)", lambda: python_grad(*point), python_grad(*point))]
+    peer_rows, notes = peers(text, names, point, sympy_limit)
+    print(f"\n{title} ({numba_grad.mode} mode; {len(numba_grad.program.body):,} statements)")
+    print(f"{'tool':<42}{'µs per call':>12}{'vs symdiff':>12}")
+    base = None
+    for name, call, got in rows + peer_rows:
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, err_msg=name)
+        seconds = per_call(call)
+        base = base or seconds
+        print(f"{name:<42}{seconds * 1e6:>12.2f}{seconds / base:>11.2f}×", flush=True)
+    return notes
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rosenbrock-n", type=int, default=1000)
@@ -106,25 +128,8 @@ def main():
                         help="skip SymPy above this many inputs (default 100)")
     args = parser.parse_args()
     all_notes = set()
-    for title, text, names, point in problems(args.rosenbrock_n):
-        numba_grad = sd.grad(text, wrt=names, backend="numba")
-        python_grad = sd.grad(text, wrt=names, backend="python")
-        want = numba_grad(*point)
-        zero_d = [np.array(v) for v in point]
-        rows = [("symdiff numba, g(*x)", lambda: numba_grad(*point), want),
-                ("symdiff numba, g.at(x)", lambda: numba_grad.at(point), numba_grad.at(point)),
-                ("symdiff numba, 0-d arrays (general path)", lambda: numba_grad(*zero_d), numba_grad(*zero_d)),
-                ("symdiff python backend, g(*x)", lambda: python_grad(*point), python_grad(*point))]
-        peer_rows, notes = peers(text, names, point, args.sympy_limit)
-        all_notes.update(notes)
-        print(f"\n{title} ({numba_grad.mode} mode; {len(numba_grad.program.body):,} statements)")
-        print(f"{'tool':<42}{'µs per call':>12}{'vs symdiff':>12}")
-        base = None
-        for name, call, got in rows + peer_rows:
-            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, err_msg=name)
-            seconds = per_call(call)
-            base = base or seconds
-            print(f"{name:<42}{seconds * 1e6:>12.2f}{seconds / base:>11.2f}×", flush=True)
+    for problem in problems(args.rosenbrock_n):
+        all_notes.update(table(*problem, sympy_limit=args.sympy_limit))
     for note in sorted(all_notes):
         print(f"note: {note}")
 

@@ -144,6 +144,7 @@ def test_module_names_its_inputs_and_outputs_for_code_that_maps_them(tmp_path):
 
 def test_names_literal_wraps_and_reads_back():
     import ast
+
     from symdiff.printing import names_literal
     labels = [f"d2f/dx{i}dx{i + 1}" for i in range(500)]
     source = names_literal("OUTPUTS", labels)
