@@ -22,13 +22,13 @@ import sympy
 from . import printing
 from .checkpoint import checkpoint as checkpoint_program
 from .compile import load_module
-from .forward import tangents
+from .forward import directional, tangents
 from .graph import Graph
 from .lower import input_identifiers, lower
 from .ops import RESERVED_NAMES, numpy_sources_for
 from .parse import parse_to_graph
 from .program import check
-from .reverse import adjoints
+from .reverse import adjoints, cotangents
 
 MODES = ("auto", "forward", "reverse")
 BACKENDS = ("numba", "python", "cuda")
@@ -270,7 +270,11 @@ def derivative_nodes(graph, roots, wrt_nodes, mode, ranks=None):
 
 
 # -- building programs ---------------------------------------------------------------
-KINDS = ("grad", "value_and_grad", "jacobian", "hessian")
+#: products with a direction, which comes in as more inputs (see _direction_symbols)
+DIRECTIONAL = ("jvp", "vjp", "hvp")
+KINDS = ("grad", "value_and_grad", "jacobian", "hessian") + DIRECTIONAL
+#: the mode each directional kind is made in, by definition (hvp: its gradient's; forward over it)
+_DIRECTIONAL_MODE = {"jvp": "forward", "vjp": "reverse"}
 
 
 @dataclass
@@ -283,6 +287,7 @@ class Built:
     mode: str
     blocks: list          # output block shapes, e.g. [(), (n,)]
     sparsity: tuple = None   # (rows, cols, shape) when the result is a sparse matrix
+    directions: int = 0      # jvp, vjp, hvp: how many of the last inputs are the direction's
 
     @property
     def how(self):
@@ -291,7 +296,25 @@ class Built:
 
 
 def _how(kind, mode):
-    return f"forward-over-{mode}" if kind == "hessian" else mode
+    return f"forward-over-{mode}" if kind in ("hessian", "hvp") else mode
+
+
+def _direction_symbols(problem, kind):
+    """The direction's inputs, in classic AD notation: a tangent ``x_dot`` per variable (jvp,
+    hvp), or an adjoint ``f_bar`` per formula (vjp: ``f0_bar``, ``f1_bar`` ... for several);
+    a name the formulas already use gets a ``_`` more."""
+    if kind == "vjp":
+        names = ["f_bar"] if len(problem.roots) == 1 else [f"f{i}_bar" for i in range(len(problem.roots))]
+    else:
+        names = [f"{s.name}_dot" for s in problem.wrt]
+    used = {s.name for s in problem.inputs}
+    symbols = []
+    for name in names:
+        while name in used:
+            name += "_"
+        used.add(name)
+        symbols.append(sympy.Symbol(name))
+    return symbols
 
 
 def build(kind, formulas, wrt=None, mode="auto", sparse=False, checkpoint=None):
@@ -303,16 +326,29 @@ def build(kind, formulas, wrt=None, mode="auto", sparse=False, checkpoint=None):
 def _build(kind, formulas, wrt, mode, sparse, checkpoint):
     # arguments are checked before any work: building a large program takes seconds
     _check_mode(mode)
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, not {kind!r}")
     if sparse and kind not in ("jacobian", "hessian"):
         raise ValueError("sparse=True is for jacobian and hessian")
+    natural = _DIRECTIONAL_MODE.get(kind)
+    if natural is not None and mode not in ("auto", natural):
+        raise ValueError(f"a {kind} is one {natural} sweep by definition; mode must be 'auto' or "
+                         f"{natural!r}, not {mode!r}")
+    if kind in ("hessian", "hvp") and len(formulas) != 1:
+        raise ValueError(f"a {kind} is of one formula, not {len(formulas)}")
     _check_checkpoint(checkpoint)
     problem = prepare(formulas, wrt)
     g, roots, xs = problem.graph, problem.roots, problem.wrt_nodes
+    directions = _direction_symbols(problem, kind) if kind in DIRECTIONAL else []
+    problem.inputs = problem.inputs + directions
+    direction_nodes = [g.symbol(s) for s in directions]
     primal_limit = len(g)
     n = len(xs)
     names = [s.name for s in problem.wrt]
-    if mode == "auto":
-        if kind == "hessian" or _wants_checkpoints(checkpoint):
+    if natural is not None:
+        mode = natural
+    elif mode == "auto":
+        if kind in ("hessian", "hvp") or _wants_checkpoints(checkpoint):
             mode = "reverse"
         elif len(roots) == 1 and n > 1:
             mode = "reverse"          # one output: the cost model always picks reverse
@@ -321,7 +357,49 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
     if _wants_checkpoints(checkpoint) and mode != "reverse":
         raise ValueError(f"checkpointing trades memory in reverse mode; this is {mode} mode")
     # forward mode: each value is emitted next to its tangents (see forward.tangents)
-    ranks = {} if mode == "forward" and kind != "hessian" else None
+    ranks = {} if mode == "forward" and kind not in ("hessian", "hvp") else None
+    if kind in DIRECTIONAL:
+        outputs, labels = _directional_outputs(kind, g, roots, xs, mode, direction_nodes, ranks, names)
+        blocks, sparsity = [(len(outputs),)], None
+    else:
+        outputs, labels, blocks, sparsity = _matrix_outputs(kind, g, roots, xs, mode, sparse, ranks, names)
+    what = {"grad": "Gradient", "value_and_grad": "Value and gradient", "jacobian": "Jacobian",
+            "hessian": "Hessian", "jvp": "Jacobian-vector product", "vjp": "Vector-Jacobian product",
+            "hvp": "Hessian-vector product"}[kind]
+    # what a docstring says: long formulas (see formula_text) and lists of names are
+    # shortened; the signature still lists every input
+    subject = problem.texts[0] if len(problem.texts) == 1 else "[" + printing.listing(problem.texts) + "]"
+    seeds = printing.listing((s.name for s in directions), 32)
+    direction = ("" if not directions else f", the formulas weighted by {seeds}" if kind == "vjp"
+                 else f" in the direction {seeds}")
+    title = (f"{what} of {subject}\n"
+             f"with respect to {printing.listing(names, 32)}{direction}, by {_how(kind, mode)} mode.\n"
+             f"Inputs (call order): {printing.listing((s.name for s in problem.inputs), 32)}.")
+    # lowering emits through optimize's Emitter: the program comes out optimized
+    program = lower(g, outputs, problem.input_pairs(), kind, labels, title, primal_limit, ranks)
+    if _wants_checkpoints(checkpoint):
+        program = checkpoint_program(program, None if checkpoint is True else int(checkpoint))
+    check(program)
+    return Built(kind, program, problem, mode, blocks, sparsity, len(directions))
+
+
+def _directional_outputs(kind, g, roots, xs, mode, direction_nodes, ranks, names):
+    """(output nodes, labels) of a Jacobian-vector, vector-Jacobian or Hessian-vector product."""
+    if kind == "vjp":        # one reverse sweep seeded with f_bar at every output
+        return cotangents(g, roots, direction_nodes, xs), [f"{name}_bar" for name in names]
+    seeds = dict(zip(xs, direction_nodes))
+    if kind == "jvp":        # one forward sweep seeded with x_dot at every input
+        labels = ["f_dot"] if len(roots) == 1 else [f"f{i}_dot" for i in range(len(roots))]
+        return directional(g, roots, seeds, ranks=ranks), labels
+    # hvp: forward mode in the direction over the gradient
+    gradient = derivative_nodes(g, roots, xs, mode)
+    return (directional(g, [gradient.get((0, j)) for j in range(len(xs))], seeds),
+            [f"Hv_{name}" for name in names])
+
+
+def _matrix_outputs(kind, g, roots, xs, mode, sparse, ranks, names):
+    """(output nodes, labels, blocks, sparsity) of a gradient, Jacobian or Hessian."""
+    n = len(xs)
     if kind == "hessian":
         gradient = derivative_nodes(g, roots, xs, mode)
         entries = _hessian_entries(g, [gradient.get((0, j), g.zero) for j in range(n)], xs)
@@ -349,20 +427,7 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
             outputs = [roots[0]] + outputs
             labels = ["f"] + labels
             blocks = [()] + blocks
-    what = {"grad": "Gradient", "value_and_grad": "Value and gradient",
-            "jacobian": "Jacobian", "hessian": "Hessian"}[kind]
-    # what a docstring says: long formulas (see formula_text) and lists of names are
-    # shortened; the signature still lists every input
-    subject = problem.texts[0] if len(problem.texts) == 1 else "[" + printing.listing(problem.texts) + "]"
-    title = (f"{what} of {subject}\n"
-             f"with respect to {printing.listing(names, 32)}, by {_how(kind, mode)} mode.\n"
-             f"Inputs (call order): {printing.listing((s.name for s in problem.inputs), 32)}.")
-    # lowering emits through optimize's Emitter: the program comes out optimized
-    program = lower(g, outputs, problem.input_pairs(), kind, labels, title, primal_limit, ranks)
-    if _wants_checkpoints(checkpoint):
-        program = checkpoint_program(program, None if checkpoint is True else int(checkpoint))
-    check(program)
-    return Built(kind, program, problem, mode, blocks, sparsity)
+    return outputs, labels, blocks, sparsity
 
 
 def _wants_checkpoints(checkpoint):
@@ -456,6 +521,8 @@ class CompiledFunction:
         self._index = {name: k for k, name in enumerate(self._names)}
         self._kernel = kernel
         self._scalar = scalar           # floats in call order -> the outputs (see __call__)
+        # the last inputs of a jvp, vjp or hvp are the direction's (x_dot ... or f_bar ...)
+        self._directions = built.directions
         self.module = module
         self.__name__ = built.kind
 
@@ -583,29 +650,54 @@ class CompiledFunction:
             return None
         return self._scalar(values)
 
-    def at(self, point):
+    def at(self, point, direction=None):
         """The function at ``point``: a mapping of input names to values (``g.at({"x": 1.0})``
         is ``g(x=1.0)``), or a vector of the inputs in call order, ``self.inputs`` (an array
         of shape ``(n, *S)`` for a batch).  For optimizers, which hold the point as one
         vector: ``scipy.optimize.minimize(f, x0, jac=g.at)``; a vector of numbers goes to the
         scalar kernel without being taken apart into n arguments.
 
+        A product with a direction (``jvp``, ``vjp``, ``hvp``) takes the direction apart:
+        ``h.at(x, v)``, ``x`` the inputs before the direction's, as ``hessp=h.at`` for
+        scipy's Newton-CG.
+
         >>> import symdiff as sd
         >>> g = sd.grad("(a + b) * (b + 1)", wrt=["a", "b"], backend="python")
         >>> g.at([2.0, 1.0])
         array([2., 5.])
         """
+        k = self._directions
+        if (direction is None) != (k == 0):
+            raise TypeError(f"{self.kind}.at() takes the point and the direction, at(x, v)" if k else
+                            f"{self.kind}.at() takes one point; a direction is for jvp, vjp and hvp")
+        names = self._names[:len(self._names) - k]
         if isinstance(point, Mapping):
-            return self(**point)
-        n = len(self._names)
-        vector = _argument_array("point", point)
-        if vector.ndim == 0 or vector.shape[0] != n:
-            raise ValueError(f"{self.kind}.at() takes a mapping of names to values or a vector of the "
-                             f"{n} inputs in call order ({printing.listing(self._names)}), got "
-                             + ("a number" if vector.ndim == 0 else f"shape {vector.shape}"))
+            if direction is None:
+                return self(**point)
+            if not isinstance(direction, Mapping):
+                direction = dict(zip(self._names[len(names):], self._vector("direction", direction, k)))
+            return self(**point, **direction)
+        vector = self._vector("point", point, len(names))
+        if direction is not None:
+            v = self._vector("direction", direction, k)
+            if vector.ndim > 1 or v.ndim > 1:
+                return self(*vector, *v)
+            vector = np.concatenate([vector, v])
         if vector.ndim > 1 or self._scalar is None:
             return self(*vector)
         return self._result(self._scalar(np.ascontiguousarray(vector)), ())
+
+    def _vector(self, what, value, n):
+        """``value`` as an array whose axis 0 runs over ``n`` inputs, or an error saying so."""
+        vector = _argument_array(what, value)
+        if vector.ndim == 0 or vector.shape[0] != n:
+            first = len(self._names) - self._directions if what == "direction" else 0
+            names = printing.listing(self._names[first:first + n])
+            raise ValueError(f"{self.kind}.at() takes {'as the direction ' if what == 'direction' else ''}"
+                             f"a mapping of names to values or a vector of the {n} inputs in call order "
+                             f"({names}), got "
+                             + ("a number" if vector.ndim == 0 else f"shape {vector.shape}"))
+        return vector
 
 
 _SCALAR_TYPES = frozenset({float, int, np.float64})
@@ -817,6 +909,52 @@ def hessian(f, wrt=None, mode="auto", backend="numba", parallel=False, sparse=Fa
            [6., 0.]])
     """
     return _entry("hessian", [f], wrt, mode, backend, parallel, sparse)
+
+
+def jvp(fs, wrt=None, backend="numba", parallel=False):
+    """Compile the Jacobian-vector product J v of one formula or a list: one forward sweep.
+
+    The direction comes in as more inputs, one tangent per variable, named as in
+    AD texts: ``x_dot`` for ``x``.  Result shape ``(m, *S)`` for m formulas.
+    Its cost is a small multiple of the function's, whatever the number of
+    variables (a Jacobian would take one sweep per variable).
+
+    >>> Jv = jvp(["x*y", "sin(x)"], wrt=["x", "y"], backend="python")
+    >>> Jv.at([0.0, 2.0], [1.0, 0.0])          # x, y, then x_dot, y_dot: J's first column
+    array([2., 1.])
+    """
+    return _entry("jvp", formula_list(fs, "jvp"), wrt, "forward", backend, parallel)
+
+
+def vjp(fs, wrt=None, backend="numba", parallel=False):
+    """Compile the vector-Jacobian product u^T J of one formula or a list: one reverse sweep.
+
+    The vector comes in as more inputs, one adjoint per formula, named as in AD
+    texts: ``f_bar`` (for several formulas ``f0_bar``, ``f1_bar`` ...).
+    Result shape ``(n, *S)`` for n variables.  Its cost is a small multiple of
+    the function's, whatever the number of formulas.
+
+    >>> uJ = vjp(["x*y", "sin(x)"], wrt=["x", "y"], backend="python")
+    >>> uJ(x=0.0, y=2.0, f0_bar=1.0, f1_bar=0.0)      # J's first row
+    array([2., 0.])
+    """
+    return _entry("vjp", formula_list(fs, "vjp"), wrt, "reverse", backend, parallel)
+
+
+def hvp(f, wrt=None, mode="auto", backend="numba", parallel=False):
+    """Compile the Hessian-vector product H v of one formula: forward mode in the direction
+    v over the gradient (reverse mode; ``mode="forward"`` builds it in forward mode), so
+    about the cost of a few gradients, without forming H.
+
+    The direction comes in as more inputs named ``x_dot``.  For Newton-type
+    optimizers: ``scipy.optimize.minimize(f, x0, method="Newton-CG", jac=g.at,
+    hessp=h.at)`` with ``h.at(x, v)``.
+
+    >>> Hv = hvp("x^2*y", wrt=["x", "y"], backend="python")
+    >>> Hv.at([3.0, 2.0], [1.0, 0.0])          # H = [[2y, 2x], [2x, 0]]: its first column
+    array([4., 6.])
+    """
+    return _entry("hvp", [f], wrt, mode, backend, parallel)
 
 
 def diff(f, *wrt):

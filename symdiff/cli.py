@@ -231,14 +231,14 @@ def cmd_diff(args, out):
 
 
 def cmd_source(args, out):
-    built = api.build(args.kind, _formulas(args, args.kind == "jacobian"), _wrt(args.wrt), args.mode)
+    built = api.build(args.kind, _formulas(args, args.kind in ("jacobian", "jvp", "vjp")), _wrt(args.wrt), args.mode)
     fn = api.compile_built(built, args.backend)
     out.write(fn.source)
 
 
 def cmd_export(args, out):
     from .export import export
-    built = api.build(args.kind, _formulas(args, args.kind == "jacobian"), _wrt(args.wrt), args.mode,
+    built = api.build(args.kind, _formulas(args, args.kind in ("jacobian", "jvp", "vjp")), _wrt(args.wrt), args.mode,
                       sparse=args.sparse)
     path = export(built, args.output)
     print(f"wrote {path} ({built.kind}, {built.how} mode, "
@@ -336,14 +336,14 @@ def build_parser():
     p.add_argument("--mode", default="auto", choices=api.MODES)
     p.add_argument("--backend", default="python", choices=api.BACKENDS)
     p.add_argument("--kind", default="grad", choices=api.KINDS,
-                   help="what to generate; a jacobian takes formulas separated by ';'")
+                   help="what to generate; a jacobian, jvp or vjp takes formulas separated by ';'")
     p.set_defaults(run=cmd_source)
 
     p = command("export", "write a standalone numba module (imports only numpy and numba)")
     p.add_argument("-o", "--output", required=True, help="the .py file to write")
     p.add_argument("--mode", default="auto", choices=api.MODES)
     p.add_argument("--kind", default="grad", choices=api.KINDS,
-                   help="what to export; a jacobian takes formulas separated by ';'")
+                   help="what to export; a jacobian, jvp or vjp takes formulas separated by ';'")
     p.add_argument("--sparse", action="store_true",
                    help="jacobian or hessian: export only the structural nonzeros, and their pattern")
     p.set_defaults(run=cmd_export)

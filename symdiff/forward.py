@@ -29,17 +29,36 @@ def _users(g, order):
     return users
 
 
-def cone(users, source):
-    """Nodes reachable from ``source`` along ``users`` (source excluded), ascending."""
-    seen = {source}
-    stack = [source]
+def cone(users, sources):
+    """Nodes reachable from ``sources`` along ``users`` (the sources excluded), ascending."""
+    seen = set(sources)
+    stack = list(seen)
     while stack:
         for u in users.get(stack.pop(), ()):
             if u not in seen:
                 seen.add(u)
                 stack.append(u)
-    seen.discard(source)
+    seen.difference_update(sources)
     return sorted(seen)
+
+
+def _sweep(g, users, tangent, cache, ranks, source):
+    """One forward sweep: ``tangent`` (node -> tangent node) holds the seeds and receives the
+    tangent of every node in their cone, in topological order.  ``source`` is the input of
+    the direction (named ``dt1_dx`` in code), or None for a direction of its own (``t1_dot``)."""
+    args, kinds = g.args, g.kind        # len(kinds) is the graph's size, without a method call
+    first_new = len(kinds)
+    for v in cone(users, list(tangent)):
+        made = len(kinds)
+        terms = [g.mul(p, tangent[a]) for a, p in zip(args[v], partials_of(g, cache, v))
+                 if p is not None and a in tangent]
+        if terms:
+            t = tangent[v] = g.add(*terms)
+            if t >= first_new:
+                g.hints.setdefault(t, ("tangent", v, source) if source is not None else ("direction", v))
+        if ranks is not None and len(kinds) > made:
+            for node in range(made, len(kinds)):
+                ranks[node] = v
 
 
 def tangents(g, outputs, wrt, cache=None, ranks=None):
@@ -56,23 +75,22 @@ def tangents(g, outputs, wrt, cache=None, ranks=None):
     rows_of = {}
     for i, out in enumerate(outputs):
         rows_of.setdefault(out, []).append(i)
-    first_new = len(g)
-    args, kinds = g.args, g.kind        # len(kinds) is the graph's size, without a method call
     result = {}
     for j, x in enumerate(wrt):
         tangent = {x: g.one}
-        for v in cone(users, x):
-            made = len(kinds)
-            terms = [g.mul(p, tangent[a]) for a, p in zip(args[v], partials_of(g, cache, v))
-                     if p is not None and a in tangent]
-            if terms:
-                t = tangent[v] = g.add(*terms)
-                if t >= first_new:
-                    g.hints.setdefault(t, ("tangent", v, x))
-            if ranks is not None and len(kinds) > made:
-                for node in range(made, len(kinds)):
-                    ranks[node] = v
+        _sweep(g, users, tangent, cache, ranks, x)
         for v, t in tangent.items():
             for i in rows_of.get(v, ()):
                 result[i, j] = t
     return result
+
+
+def directional(g, outputs, seeds, cache=None, ranks=None):
+    """Forward mode in one direction, one sweep: ``seeds`` maps each input node to the node of
+    its tangent (a symbol of the direction, ``x_dot``).  Returns ``[tangent of outputs[i]]``,
+    None for a zero: the Jacobian-vector product J v, whatever the number of inputs."""
+    cache = {} if cache is None else cache
+    users = _users(g, g.reachable(outputs))
+    tangent = {x: t for x, t in seeds.items() if t is not None}
+    _sweep(g, users, tangent, cache, ranks, None)
+    return [tangent.get(o) for o in outputs]

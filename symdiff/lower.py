@@ -35,7 +35,7 @@ from .program import Program
 #: these names, or starting with "_", is renamed in the generated code.
 RESERVED_IDENTIFIERS = frozenset(
     {"np", "math", "numba", "scipy", "cuda", "out", "parallel", "threads"}
-    | {kind + suffix for kind in ("grad", "value_and_grad", "jacobian", "hessian")      # program names
+    | {kind + suffix for kind in ("grad", "value_and_grad", "jacobian", "hessian", "jvp", "vjp", "hvp")      # program names
        for suffix in ("", "_batch", "_batch_parallel", "_array", "_gufunc", "_gufunc_signature",
                       "_kernel", "_cuda_array")}
     | {"tape_run", "tape_scalar", "tape_batch", "tape_batch_parallel"}                    # symdiff.tape
@@ -139,6 +139,8 @@ class _Lowering:
                 base = "adj_" + labels.get(hint[1], names[hint[1]])
             elif hint[0] == "tangent" and names[hint[1]] is not None and names[hint[2]] is not None:
                 base = f"d{labels.get(hint[1], names[hint[1]])}_d{labels.get(hint[2], names[hint[2]])}"
+            elif hint[0] == "direction" and names[hint[1]] is not None:
+                base = labels.get(hint[1], names[hint[1]]) + "_dot"
         if base is None:
             return self.fresh()
         name, k = base, 1

@@ -12,8 +12,16 @@ from .forward import partials_of
 
 def adjoints(g, output, wrt, cache=None):
     """Reverse mode.  Returns ``[node of d output/d x for x in wrt]`` (None = zero)."""
+    return cotangents(g, [output], [g.one], wrt, cache)
+
+
+def cotangents(g, outputs, seeds, wrt, cache=None):
+    """Reverse mode from several outputs at once, one sweep: ``seeds[i]`` is the node of the
+    adjoint that ``outputs[i]`` starts with (a symbol, ``f_bar``).  Returns ``[adjoint of x
+    for x in wrt]``, None for a zero: the vector-Jacobian product u^T J, whatever the number
+    of outputs."""
     cache = {} if cache is None else cache
-    order = g.reachable([output])
+    order = g.reachable(outputs)
     active = g.depends_on(order, wrt)       # a mask over the nodes existing now
     first_new = len(g)
     kinds, args, hints = g.kind, g.args, g.hints
@@ -22,7 +30,9 @@ def adjoints(g, output, wrt, cache=None):
     # its adjoint still to be summed, and the adjoint once summed
     pending = [None] * first_new
     adjoint = [None] * first_new
-    pending[output] = [g.one]
+    for output, seed in zip(outputs, seeds):
+        if seed is not None and active[output]:
+            _send(pending, output, seed)
     for v in reversed(order):
         terms = pending[v]
         if terms is None:

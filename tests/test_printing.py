@@ -131,8 +131,10 @@ def test_every_name_generated_modules_rely_on_is_reserved_for_inputs():
     from symdiff.lower import RESERVED_IDENTIFIERS
     sources = []
     for kind in KINDS:
-        formulas = ["sin(x)*y", "tanh(x) - y"] if kind == "jacobian" else ["sin(x)*exp(y) + tanh(x)"]
-        program = build(kind, formulas, ["x", "y"], "reverse").program
+        several = kind in ("jacobian", "jvp", "vjp")
+        mode = "auto" if kind in ("jvp", "vjp") else "reverse"       # those have one mode each
+        formulas = ["sin(x)*y", "tanh(x) - y"] if several else ["sin(x)*exp(y) + tanh(x)"]
+        program = build(kind, formulas, ["x", "y"], mode).program
         sources.append(sd.grad("x", backend="python").source.replace("grad", kind))
         sources.append(numba_backend.module_source(program))                       # vector loop
         sources.append(numba_backend.module_source(program, limit=0))              # tape, standalone
@@ -141,8 +143,7 @@ def test_every_name_generated_modules_rely_on_is_reserved_for_inputs():
         if kind in ("jacobian", "hessian"):
             sparse = build(kind, formulas, ["x", "y"], "reverse", sparse=True)
             sources.append(numba_backend.module_source(sparse.program, sparsity=sparse.sparsity))
-        plain = build(kind, ["tan(x)*y", "x - y"] if kind == "jacobian" else ["tan(x)*y"], ["x", "y"],
-                      "reverse").program
+        plain = build(kind, ["tan(x)*y", "x - y"] if several else ["tan(x)*y"], ["x", "y"], mode).program
         sources.append(numba_backend.module_source(plain))                         # plain loop
     relied_on = set().union(*map(_names_a_module_relies_on, sources))
     assert relied_on <= RESERVED_IDENTIFIERS, sorted(relied_on - RESERVED_IDENTIFIERS)
