@@ -109,6 +109,20 @@ $\\partial y/\\partial f_k$ down it:"""),
     code("""
 chain = "exp(sin(exp(cos(x)))) + sin(sin(exp(cos(x))))"
 print(sd.compare(chain, backend="python", measure=False).programs())"""),
+    md("""Each mode's single sweep is a product with a vector: forward mode pushed along a
+direction $v$ gives $Jv$ (a *jvp*), reverse mode pulled back from a weighting $u$ of the
+outputs gives $u^T J$ (a *vjp*).  The whole Jacobian takes $n$ forward sweeps or $m$ reverse
+ones; one product takes one sweep, whatever $n$ and $m$.  The direction comes in as more
+inputs, named as in AD texts: $\\dot x$ is `x_dot`, $\\bar f$ is `f_bar`."""),
+    code("""
+fs = ["x*y*z", "sin(x) + y", "exp(z - x)"]
+J = sd.jacobian(fs, wrt=["x", "y", "z"], backend="python")
+Jv = sd.jvp(fs, wrt=["x", "y", "z"], backend="python")
+uJ = sd.vjp(fs, wrt=["x", "y", "z"], backend="python")
+p, v, u = np.array([0.5, -1.0, 2.0]), np.array([1.0, 2.0, 0.0]), np.array([0.0, 1.0, -1.0])
+print("J v   =", J.at(p) @ v, "  jvp:", Jv.at(p, v))
+print("u^T J =", u @ J.at(p), "  vjp:", uJ.at(p, u))
+print(uJ.source.split("def vjp")[1])"""),
     md("""The same work, but not the same memory: forward mode computes each value next to
 its tangent and can drop it; reverse mode must keep the values for its sweep back.
 On deeper chains (values alive at once):"""),
