@@ -212,3 +212,52 @@ def test_checkpointing_never_changes_a_number(text, point, segment):
     v1, g1 = saved(**args)
     np.testing.assert_array_equal(v0, v1)
     np.testing.assert_array_equal(g0, g1)
+
+
+_DIRECTION = st.lists(st.floats(-2.0, 2.0, allow_nan=False), min_size=3, max_size=3)
+
+
+def _run(kind, formulas, wrt, *args):
+    """(outputs, largest finite intermediate value): the program of ``kind`` run as the
+    reference interpreter runs it (no module to write), noting the size of what it adds up."""
+    from symdiff.ops import OPS
+    program = build(kind, formulas, wrt, "auto").program
+    env = dict(zip(program.inputs, map(np.float64, args)))
+    largest = 0.0
+    with np.errstate(all="ignore"):
+        for ins in program.body:
+            value = env[ins.target] = OPS[ins.op].evaluate(*[env[a] if isinstance(a, str) else a for a in ins.args])
+            if np.isfinite(value):
+                largest = max(largest, abs(float(value)))
+    return np.array([env[o] if isinstance(o, str) else o for o in program.outputs], dtype=float), largest
+
+
+def _agree(product, matrix, vector):
+    """``product`` (outputs, largest intermediate) is ``matrix @ vector`` to rounding, wherever
+    both are finite (at a singular point a symbolic zero in one is inf * 0 = nan in the other).
+    Rounding is judged against the largest values either program adds up: near a singularity
+    the two ways cancel terms of that size differently (d/dz of x/(x + z)^2 at x = 0,
+    z = 1e-6 adds terms of 1e12 to make 0)."""
+    (got, largest), (matrix, largest_m) = product, matrix
+    with np.errstate(all="ignore"):
+        vector = np.array(vector)
+        expected = matrix @ vector
+        scale = max(1.0, largest, largest_m * float(np.sum(np.abs(vector))))
+    finite = np.isfinite(got) & np.isfinite(expected)
+    return bool(np.all(np.abs(got[finite] - expected[finite]) <= 1e-9 * scale))
+
+
+@given(formulas(smooth_only=False), formulas(smooth_only=True), POINTS, _DIRECTION, _DIRECTION)
+def test_products_with_a_direction_agree_with_the_matrices(text, smooth, point, v, u):
+    # one directional sweep per product (jvp, vjp, hvp) against the per-input sweeps that
+    # build the Jacobian and the Hessian.  hvp on a smooth formula: at a kink the mixed
+    # partials can differ (leaky_relu(x, z) at x = 0: d/dz df/dx = 1, d/dx df/dz = 1/2), and
+    # the Hessian mirrors its lower triangle
+    fs, wrt = [text, f"sin({text}) * y"], ["x", "y", "z"]
+    p = [point[w] for w in wrt]
+    J, big_j = _run("jacobian", fs, wrt, *p)
+    H, big_h = _run("hessian", [smooth], wrt, *p)
+    J, H = (J.reshape(2, 3), big_j), (H.reshape(3, 3), big_h)
+    assert _agree(_run("jvp", fs, wrt, *p, *v), J, v), (text, point, v)
+    assert _agree(_run("vjp", fs, wrt, *p, *u[:2]), (J[0].T, J[1]), u[:2]), (text, point, u)
+    assert _agree(_run("hvp", [smooth], wrt, *p, *v), H, v), (smooth, point, v)
