@@ -310,23 +310,17 @@ def build_parser():
         p.add_argument("--wrt", help="comma-separated variables (default: all, sorted by name)")
         return p
 
-    p = command("grad", "evaluate a formula and its gradient at a point")
-    p.add_argument("--at", help="the point, e.g. a=2,b=1")
-    p.add_argument("--mode", default="auto", choices=api.MODES)
-    p.add_argument("--backend", default="python", choices=api.BACKENDS,
-                   help="python (default here: one point needs no compiling) or numba")
-    p.add_argument("--json", action="store_true", help=_JSON_HELP)
-    p.set_defaults(run=cmd_grad)
-
-    for name, what in (("jacobian", "the Jacobian of formulas separated by ';' at a point"),
-                       ("hessian", "the Hessian of a formula at a point (forward over --mode)")):
+    for name, what, point, run in (
+            ("grad", "a formula and its gradient at a point", "a=2,b=1", cmd_grad),
+            ("jacobian", "the Jacobian of formulas separated by ';' at a point", "x=1,y=2", cmd_matrix),
+            ("hessian", "the Hessian of a formula at a point (forward over --mode)", "x=1,y=2", cmd_matrix)):
         p = command(name, f"evaluate {what}")
-        p.add_argument("--at", help="the point, e.g. x=1,y=2")
+        p.add_argument("--at", help=f"the point, e.g. {point}")
         p.add_argument("--mode", default="auto", choices=api.MODES)
         p.add_argument("--backend", default="python", choices=api.BACKENDS,
                        help="python (default here: one point needs no compiling) or numba")
         p.add_argument("--json", action="store_true", help=_JSON_HELP)
-        p.set_defaults(run=cmd_matrix)
+        p.set_defaults(run=run)
 
     p = command("diff", "print the symbolic derivative")
     p.add_argument("--order", type=int, default=1, help="how many times to differentiate (default 1)")
