@@ -434,6 +434,9 @@ def _check_differentiable(e):
     if isinstance(e, sympy.Piecewise):
         raise ValueError("symdiff cannot differentiate a SymPy Piecewise; write it with max, min, abs, "
                          f"heaviside, relu or leaky_relu instead: {e}")
+    if isinstance(e, (sympy.Indexed, sympy.matrices.expressions.matexpr.MatrixElement)):
+        raise ValueError(f"symdiff's variables are symbols, not entries of a SymPy {name} ({e}): make "
+                         "the vector of symbols, e.g. sympy.symbols('x0:10') for x0, ..., x9")
     if isinstance(e, (sympy.Sum, sympy.Product, sympy.Derivative, sympy.Integral, sympy.Subs)):
         raise ValueError(f"symdiff cannot differentiate a SymPy {name}: {e} (where SymPy can "
                          "evaluate it, .doit() turns it into a formula symdiff can)")

@@ -72,6 +72,10 @@ def test_from_sympy_rejects_what_it_cannot_differentiate():
         Graph().from_sympy(sympy.sin(sympy.Piecewise((x, x > 0), (0, True))))
     with pytest.raises(ValueError, match=r"cannot differentiate a SymPy Integral: Integral\(x, x\)"):
         Graph().from_sympy(sympy.Integral(x, x) + 1)
+    # entries of an IndexedBase or a MatrixSymbol: the message says how to make symbols
+    for entry in (sympy.IndexedBase("w")[0], sympy.MatrixSymbol("A", 2, 2)[0, 1]):
+        with pytest.raises(ValueError, match=r"variables are symbols, not entries of a SymPy .*sympy.symbols\('x0:10'\)"):
+            Graph().from_sympy(entry * x)
     # a sum with numeric bounds is one .doit() away from a formula: the message says so
     k = sympy.Symbol("k")
     with pytest.raises(ValueError, match=r"SymPy Sum: .*\.doit\(\) turns it into a formula"):
