@@ -948,7 +948,9 @@ def hvp(f, wrt=None, mode="auto", backend="numba", parallel=False):
 
     The direction comes in as more inputs named ``x_dot``.  For Newton-type
     optimizers: ``scipy.optimize.minimize(f, x0, method="Newton-CG", jac=g.at,
-    hessp=h.at)`` with ``h.at(x, v)``.
+    hessp=h.at)`` with ``h.at(x, v)``.  At a kink, where the two mixed partials
+    can differ, H v is the gradient's derivative in the direction v, while
+    :func:`hessian` mirrors its lower triangle.
 
     >>> Hv = hvp("x^2*y", wrt=["x", "y"], backend="python")
     >>> Hv.at([3.0, 2.0], [1.0, 0.0])          # H = [[2y, 2x], [2x, 0]]: its first column
