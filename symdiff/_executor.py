@@ -221,7 +221,7 @@ def tape_run(group_op, group_start, a, b, t, v):
                 v[t[k]] = polygamma_real(v[a[k]], v[b[k]])
         elif op == 42:  # Mod
             for k in range(s, e):
-                v[t[k]] = np.mod(v[a[k]], v[b[k]])
+                v[t[k]] = (np.fmod(v[a[k]], v[b[k]]) + v[b[k]] if np.fmod(v[a[k]], v[b[k]]) != 0.0 and (np.fmod(v[a[k]], v[b[k]]) < 0.0) != (v[b[k]] < 0.0) else (np.fmod(v[a[k]], v[b[k]]) if np.fmod(v[a[k]], v[b[k]]) != 0.0 else np.copysign(0.0, v[b[k]])))
 
 
 @numba.njit(cache=True, error_model="numpy")

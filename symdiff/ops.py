@@ -91,6 +91,18 @@ def numpy_sources_for(program):
     return [inspect.getsource(polygamma_array)]
 
 
+# np.mod's result, one element at a time (numba's np.mod and % give 0.0 where numpy gives
+# -0.0): fmod's, moved by y where its sign differs from y's (x = -0.5, y = 2: 1.5), and a
+# zero with the sign of y (mod(0, -1) is -0.0, so 1/mod(y, x) is -inf there in every backend)
+def _mod_spelling(lib):
+    """In numba's CPU code ``lib`` is np (it has no math.fmod), on the device math."""
+    r = lib + ".fmod({0}, {1})"
+    return f"({r} + {{1}} if {r} != 0.0 and ({r} < 0.0) != ({{1}} < 0.0) else " \
+           f"({r} if {r} != 0.0 else {lib}.copysign(0.0, {{1}})))"
+
+
+_MOD_SCALAR = _mod_spelling("np")
+
 _SIGMOID = "1.0 / (1.0 + np.exp(-{0}))"
 _SOFTPLUS = "np.maximum({0}, 0.0) + np.log1p(np.exp(-np.abs({0})))"
 
@@ -163,7 +175,7 @@ OPS = {op.name: op for op in [
     Op("polygamma", "polygamma_array({0}, {1})", "polygamma_real({0}, {1})", polygamma_array,
        "transcendental", sympy.polygamma, nargs=2),
     # mod(x, y) = x - y*floor(x/y), with the sign of y, as SymPy's Mod, Python's % and np.mod
-    Op("Mod", "np.mod({0}, {1})", "np.mod({0}, {1})", np.mod, "div", sympy.Mod, nargs=2),
+    Op("Mod", "np.mod({0}, {1})", _MOD_SCALAR, np.mod, "div", sympy.Mod, nargs=2),
 ]}
 
 #: Graph kinds whose SymPy class we recognise, by class.
@@ -217,9 +229,7 @@ CUDA_SPELLINGS = {
     "atan2": "math.atan2({0}, {1})",
     "hypot": "math.hypot({0}, {1})",
     "Heaviside": _heaviside_scalar(),
-    # np.mod's result: fmod's, moved by y where its sign differs from y's (x = -0.5, y = 2: 1.5)
-    "Mod": "(math.fmod({0}, {1}) + {1} if math.fmod({0}, {1}) != 0.0 and "
-           "(math.fmod({0}, {1}) < 0.0) != ({1} < 0.0) else math.fmod({0}, {1}))",
+    "Mod": _mod_spelling("math"),
     "sigmoid": "1.0 / (1.0 + math.exp(-{0}))",
     "relu": "({0} if {0} > 0.0 else (0.0 if {0} <= 0.0 else {0}))",
     "leaky_relu": "({0} if {0} > 0.0 else {1} * {0})",

@@ -187,3 +187,17 @@ def test_tape_arrays_are_written_as_hex_and_read_back_bit_for_bit():
     line = array_literal("W", wide, "int64")
     exec(line, namespace)
     assert '"<i8"' in line and namespace["W"].tolist() == wide.tolist()
+
+
+def test_mod_matches_numpy_to_the_sign_of_zero():
+    # the numba spelling restates np.mod (numba's np.mod differs on the sign of a zero result)
+    import itertools
+    import math
+    values = [0.0, -0.0, 0.5, -0.5, 7.5, -7.5, np.inf, -np.inf, np.nan, 1e300, -1e-300, 2.0, -2.0, 3.0]
+    f = sd.value_and_grad("mod(x, y)", wrt=["x", "y"], backend="numba")
+    for x, y in itertools.product(values, values):
+        with np.errstate(all="ignore"):
+            want = np.mod(x, y)
+        got = f(x, y)[0]
+        assert (np.isnan(want) and np.isnan(got)) or (
+            got == want and math.copysign(1.0, got) == math.copysign(1.0, want)), (x, y, got, want)

@@ -199,3 +199,18 @@ def test_a_sympy_mod_is_the_language_mod():
         assert value == 4.0 and gradient[0] == 5.0
         assert sd.value_and_grad("mod(x, 3)", backend=backend)(x=-7.0)[0] == 2.0
     assert sd.diff("mod(x, y)", "y") == -sympy.floor(sympy.Symbol("x") / sympy.Symbol("y"))
+
+
+def test_mod_gives_a_zero_the_sign_of_the_divisor_in_every_backend():
+    # np.mod(0, -1) is -0.0 (the sign of y); numba's own np.mod gives 0.0, so 1/mod(y, x) was
+    # +inf compiled and -inf in numpy (found by the fuzz tests through log(mod(y, x)))
+    from symdiff.compile import load_module
+    from symdiff.numba_backend import module_source
+    for backend in ("python", "numba"):
+        fn = sd.value_and_grad("log(mod(y, x))", wrt=["x", "y"], backend=backend)
+        value, gradient = fn(x=-1.0, y=0.0)
+        assert value == -np.inf and gradient[1] == -np.inf, backend        # d/dy = 1/mod = 1/(-0.0)
+        zero = sd.value_and_grad("mod(y, x)", wrt=["x", "y"], backend=backend)(x=-1.0, y=0.0)[0]
+        assert zero == 0.0 and math.copysign(1.0, zero) == -1.0, backend
+    taped = load_module(module_source(fn.program, standalone=False, limit=0))
+    assert taped.value_and_grad_array(-1.0, 0.0)[2] == -np.inf
