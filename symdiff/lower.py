@@ -41,7 +41,7 @@ RESERVED_IDENTIFIERS = frozenset(
     | {"tape_run", "tape_scalar", "tape_batch", "tape_batch_parallel"}                    # symdiff.tape
     | {"SPARSE_ROWS", "SPARSE_COLS", "SPARSE_SHAPE", "INPUTS", "OUTPUTS"}                 # module constants
     | {"VEC_TRIG_LIMIT", "vec_sin", "vec_cos", "vec_exp", "vec_log", "vec_tanh"}           # symdiff.vecmath
-    | {"polygamma_real", "polygamma_array"}                                # symdiff.special, ops (python backend)
+    | {"polygamma_real", "polygamma_array", "lgamma_array"}                # symdiff.special, ops (python backend)
     # builtins the modules call (range, float, all ...): all of them, so none is ever shadowed
     | {name for name in dir(builtins) if not name.startswith("_")})
 

@@ -77,6 +77,18 @@ def polygamma_array(n, x):
     return value if value.ndim else value[()]      # np.float64, not float: (-0.5) ** pi is nan, not complex
 
 
+def lgamma_array(x):
+    """log|gamma(x)| on numpy arrays, for the python backend: scipy's gammaln, except where it
+    differs from C's lgamma (which numba and CUDA code call): +inf at -inf (gammaln: -inf),
+    and -log|x| for |x| below 1e-300, where gammaln overflows to inf (lgamma(1e-310) is 713.8;
+    the next term, -0.577 x, is below a rounding there)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        value = np.where(np.abs(x) < 1e-300, -np.log(np.abs(x)), scipy.special.gammaln(x))
+        value = np.where(x == -np.inf, np.inf, value)
+    return value if value.ndim else value[()]     # np.float64, as polygamma_array gives
+
+
 def calls_polygamma(program):
     """Whether ``program`` calls polygamma: then its generated module carries an implementation
     (this one for the python backend, symdiff.special's for numba and CUDA)."""
@@ -84,11 +96,12 @@ def calls_polygamma(program):
 
 
 def numpy_sources_for(program):
-    """``[polygamma_array's source]`` when ``program`` calls polygamma, else ``[]``: a python
-    backend module carries it (importing numpy and scipy, never symdiff)."""
-    if not calls_polygamma(program):
-        return []
-    return [inspect.getsource(polygamma_array)]
+    """The sources of the functions above that ``program``'s python-backend module calls
+    (lgamma_array, polygamma_array): the module carries them, importing numpy and scipy,
+    never symdiff."""
+    used = {ins.op for ins in program.body}
+    return [inspect.getsource(fn) for op, fn in (("loggamma", lgamma_array), ("polygamma", polygamma_array))
+            if op in used]
 
 
 # np.mod's result, one element at a time (numba's np.mod and % give 0.0 where numpy gives
@@ -170,8 +183,7 @@ OPS = {op.name: op for op in [
     # computed in numba code by symdiff.special (numba has no polygamma)
     Op("gamma", "scipy.special.gamma({0})", "math.gamma({0})", scipy.special.gamma, "transcendental",
        sympy.gamma),
-    Op("loggamma", "scipy.special.gammaln({0})", "math.lgamma({0})", scipy.special.gammaln,
-       "transcendental", sympy.loggamma),
+    Op("loggamma", "lgamma_array({0})", "math.lgamma({0})", lgamma_array, "transcendental", sympy.loggamma),
     Op("polygamma", "polygamma_array({0}, {1})", "polygamma_real({0}, {1})", polygamma_array,
        "transcendental", sympy.polygamma, nargs=2),
     # mod(x, y) = x - y*floor(x/y), with the sign of y, as SymPy's Mod, Python's % and np.mod

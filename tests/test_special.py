@@ -152,3 +152,18 @@ def test_numba_modules_carry_polygamma_and_import_no_scipy():
         assert "def polygamma_real(n, x):" in src
         assert "import scipy" not in src and "scipy.special" not in src
         assert "import symdiff" not in src and "from symdiff" not in src
+
+
+def test_lgamma_at_its_edges_is_c_lgamma_in_every_backend():
+    # scipy's gammaln gives -inf at -inf and inf below |x| = 1e-308; C's lgamma (numba, CUDA)
+    # gives +inf and -log|x| (Gamma(x) ~ 1/x there): lgamma(1e-310) = 310 log(10) = 713.80...
+    import math
+
+    import symdiff as sd
+    points = [-np.inf, 1e-310, -1e-310, 0.0, -2.0, np.inf, 4.5]
+    want = [math.inf, 310 * math.log(10), 310 * math.log(10), math.inf, math.inf, math.inf, math.lgamma(4.5)]
+    for backend in ("python", "numba"):
+        f = sd.value_and_grad("lgamma(x)", backend=backend)
+        got = [f(x)[0] for x in points]
+        np.testing.assert_allclose(got, want, rtol=1e-15, err_msg=backend)
+        np.testing.assert_allclose(f(np.array(points))[0], want, rtol=1e-15, err_msg=backend)
