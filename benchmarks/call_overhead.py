@@ -19,31 +19,13 @@ warm-up call (compilation excluded).  Peers that are not installed are skipped w
 """
 
 import argparse
-import math
-import time
 
 import numpy as np
 import sympy
+from timing import per_call
 
 import symdiff as sd
 from symdiff.examples import TOY_NETWORK_LOSS, TOY_NETWORK_PARAMETERS, rosenbrock
-
-
-def per_call(fn, repeats=5, budget=0.2):
-    """Best seconds per call of ``fn()``."""
-    fn()
-    calls, start = 0, time.perf_counter()
-    while time.perf_counter() - start < 0.02:
-        fn()
-        calls += 1
-    number = max(1, int(calls * budget / 0.02 / repeats))
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - start) / number)
-    return best
 
 
 def problems(n):

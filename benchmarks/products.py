@@ -17,10 +17,9 @@ warm-up call (compilation excluded).  JAX is skipped with a note when not instal
 """
 
 import argparse
-import math
-import time
 
 import numpy as np
+from timing import per_call
 
 import symdiff as sd
 from symdiff.examples import rosenbrock
@@ -31,22 +30,6 @@ from symdiff.parse import parse_to_graph
 def function_ops(formulas):
     g = Graph()
     return g.operation_count([parse_to_graph(f, g) for f in formulas])
-
-
-def per_call(fn, repeats=5, budget=0.2):
-    fn()
-    calls, start = 0, time.perf_counter()
-    while time.perf_counter() - start < 0.02:
-        fn()
-        calls += 1
-    number = max(1, int(calls * budget / 0.02 / repeats))
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - start) / number)
-    return best
 
 
 def ratios(ns):
@@ -75,28 +58,34 @@ def jax_hvp(n):
     return jax.jit(lambda x, v: jax.jvp(jax.grad(f), (x,), (v,))[1])
 
 
+def timing_row(n):
+    """One row of the H·v table (and a note when JAX is missing)."""
+    names = [f"x{i}" for i in range(n)]
+    h = sd.hvp(rosenbrock(n), wrt=names)
+    H = sd.hessian(rosenbrock(n), wrt=names, sparse=True)
+    rng = np.random.default_rng(0)
+    x, v = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    want = h.at(x, v)
+    np.testing.assert_allclose(H.at(x) @ v, want, rtol=1e-10, atol=1e-9)
+    ours, sparse = per_call(lambda: h.at(x, v)), per_call(lambda: H.at(x) @ v)
+    jhvp = jax_hvp(n)
+    if jhvp is None:
+        return f"{f'n={n:,}':<26}{ours * 1e6:>15.1f}{sparse * 1e6:>14.1f}{'-':>10}{'-':>15}", \
+            "JAX not installed (pip install jax)"
+    np.testing.assert_allclose(np.asarray(jhvp(x, v)), want, rtol=1e-10, atol=1e-9)
+    theirs = per_call(lambda: jhvp(x, v).block_until_ready())
+    return (f"{f'n={n:,}':<26}{ours * 1e6:>15.1f}{sparse * 1e6:>14.1f}{theirs * 1e6:>10.1f}"
+            f"{theirs / ours:>14.2f}×"), None
+
+
 def timings(ns):
     print(f"\n{'Rosenbrock, one H·v':<26}{'symdiff hvp µs':>15}{'sparse H @ v':>14}{'JAX hvp':>10}{'JAX / symdiff':>15}")
     notes = set()
     for n in ns:
-        names = [f"x{i}" for i in range(n)]
-        h = sd.hvp(rosenbrock(n), wrt=names)
-        H = sd.hessian(rosenbrock(n), wrt=names, sparse=True)
-        rng = np.random.default_rng(0)
-        x, v = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
-        want = h.at(x, v)
-        np.testing.assert_allclose(H.at(x) @ v, want, rtol=1e-10, atol=1e-9)
-        ours, sparse = per_call(lambda: h.at(x, v)), per_call(lambda: H.at(x) @ v)
-        jhvp = jax_hvp(n)
-        if jhvp is None:
-            notes.add("JAX not installed (pip install jax)")
-            theirs = None
-        else:
-            np.testing.assert_allclose(np.asarray(jhvp(x, v)), want, rtol=1e-10, atol=1e-9)
-            theirs = per_call(lambda: jhvp(x, v).block_until_ready())
-        jax_cols = f"{theirs * 1e6:>10.1f}{theirs / ours:>14.2f}×" if theirs else f"{'-':>10}{'-':>15}"
-        print(f"{f'n={n:,}':<26}{ours * 1e6:>15.1f}{sparse * 1e6:>14.1f}{jax_cols}", flush=True)
-    for note in sorted(notes):
+        row, note = timing_row(n)
+        print(row, flush=True)
+        notes.add(note)
+    for note in sorted(notes - {None}):
         print("note:", note)
 
 
