@@ -956,6 +956,9 @@ def hvp(f, wrt=None, mode="auto", backend="numba", parallel=False):
     >>> Hv.at([3.0, 2.0], [1.0, 0.0])          # H = [[2y, 2x], [2x, 0]]: its first column
     array([4., 6.])
     """
+    if isinstance(f, (list, tuple, sympy.MatrixBase)):
+        raise TypeError(f"hvp takes one formula, not a {type(f).__name__}: a Hessian is of one formula "
+                        "(several formulas have a jvp and a vjp)")
     return _entry("hvp", [f], wrt, mode, backend, parallel)
 
 

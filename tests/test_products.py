@@ -113,6 +113,8 @@ def test_direction_names_and_errors():
         sd.api.build("jvp", ["x*y"], None, "reverse")
     with pytest.raises(ValueError, match="a hvp is of one formula, not 2"):
         sd.api.build("hvp", ["x", "y"], None, "auto")
+    with pytest.raises(TypeError, match="hvp takes one formula, not a list: a Hessian is of one formula"):
+        sd.hvp(["x*y", "x"])
     Hv = sd.hvp("x^2*y", backend="python")
     with pytest.raises(TypeError, match=r"hvp.at\(\) takes the point and the direction, at\(x, v\)"):
         Hv.at([1.0, 2.0])
