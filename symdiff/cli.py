@@ -232,6 +232,10 @@ def cmd_diff(args, out):
 
 def cmd_source(args, out):
     built = api.build(args.kind, _formulas(args, args.kind in ("jacobian", "jvp", "vjp")), _wrt(args.wrt), args.mode)
+    if args.backend == "cuda":          # the code, written without a GPU to run it
+        from .cuda_backend import module_source
+        out.write(module_source(built.program))
+        return
     fn = api.compile_built(built, args.backend)
     out.write(fn.source)
 

@@ -107,6 +107,10 @@ def test_source_prints_the_program():
     assert "def grad(a, b):" in r.stdout and "adj_b = t0 + t1" in r.stdout
     r = run("source", "x*y;sin(x)", "--kind", "jacobian", "--backend", "numba")
     assert "@numba.njit" in r.stdout and "def jacobian(x, y):" in r.stdout
+    # the CUDA code is only written, so it needs no GPU
+    r = run("source", "x*y", "--backend", "cuda")
+    assert r.returncode == 0, r.stderr
+    assert "@cuda.jit(device=True)" in r.stdout and "def grad_cuda_array(x, y, threads=256):" in r.stdout
 
 
 def test_bad_formula_is_a_short_error_with_a_caret():
