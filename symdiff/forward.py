@@ -50,8 +50,18 @@ def _sweep(g, users, tangent, cache, ranks, source):
     first_new = len(kinds)
     for v in cone(users, list(tangent)):
         made = len(kinds)
-        terms = [g.mul(p, tangent[a]) for a, p in zip(args[v], partials_of(g, cache, v))
-                 if p is not None and a in tangent]
+        if kinds[v] == "Add":
+            # a sum's partials are 1 (constants never carry a tangent), and 1 * t is t: the
+            # terms as they are.  A long sum is walked by every sweep below it, and with one
+            # term (the rest do not depend on this direction) its tangent is that term's,
+            # which already has its hint: nothing to make
+            terms = [tangent[a] for a in args[v] if a in tangent]
+            if len(terms) == 1:
+                tangent[v] = terms[0]
+                continue
+        else:
+            terms = [g.mul(p, tangent[a]) for a, p in zip(args[v], partials_of(g, cache, v))
+                     if p is not None and a in tangent]
         if terms:
             t = tangent[v] = g.add(*terms)
             if t >= first_new:
