@@ -275,6 +275,10 @@ DIRECTIONAL = ("jvp", "vjp", "hvp")
 KINDS = ("grad", "value_and_grad", "jacobian", "hessian") + DIRECTIONAL
 #: the mode each directional kind is made in, by definition (hvp: its gradient's; forward over it)
 _DIRECTIONAL_MODE = {"jvp": "forward", "vjp": "reverse"}
+#: kinds made by forward mode over a gradient: of one formula, the gradient reverse unless asked
+_OVER_GRADIENT = ("hessian", "hvp")
+#: kinds that take several formulas
+SEVERAL_FORMULAS = ("jacobian", "jvp", "vjp")
 
 
 @dataclass
@@ -296,7 +300,12 @@ class Built:
 
 
 def _how(kind, mode):
-    return f"forward-over-{mode}" if kind in ("hessian", "hvp") else mode
+    return f"forward-over-{mode}" if kind in _OVER_GRADIENT else mode
+
+
+def _formula_names(m):
+    """How the direction's inputs and labels name m formulas: ``f``, or ``f0``, ``f1`` ..."""
+    return ["f"] if m == 1 else [f"f{i}" for i in range(m)]
 
 
 def _direction_symbols(problem, kind):
@@ -304,7 +313,7 @@ def _direction_symbols(problem, kind):
     hvp), or an adjoint ``f_bar`` per formula (vjp: ``f0_bar``, ``f1_bar`` ... for several);
     a name the formulas already use gets a ``_`` more."""
     if kind == "vjp":
-        names = ["f_bar"] if len(problem.roots) == 1 else [f"f{i}_bar" for i in range(len(problem.roots))]
+        names = [f + "_bar" for f in _formula_names(len(problem.roots))]
     else:
         names = [f"{s.name}_dot" for s in problem.wrt]
     used = {s.name for s in problem.inputs}
@@ -334,7 +343,7 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
     if natural is not None and mode not in ("auto", natural):
         raise ValueError(f"a {kind} is one {natural} sweep by definition; mode must be 'auto' or "
                          f"{natural!r}, not {mode!r}")
-    if kind in ("hessian", "hvp") and len(formulas) != 1:
+    if kind in _OVER_GRADIENT and len(formulas) != 1:
         raise ValueError(f"a {kind} is of one formula, not {len(formulas)}")
     _check_checkpoint(checkpoint)
     problem = prepare(formulas, wrt)
@@ -348,7 +357,7 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
     if natural is not None:
         mode = natural
     elif mode == "auto":
-        if kind in ("hessian", "hvp") or _wants_checkpoints(checkpoint):
+        if kind in _OVER_GRADIENT or _wants_checkpoints(checkpoint):
             mode = "reverse"
         elif len(roots) == 1 and n > 1:
             mode = "reverse"          # one output: the cost model always picks reverse
@@ -357,7 +366,7 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
     if _wants_checkpoints(checkpoint) and mode != "reverse":
         raise ValueError(f"checkpointing trades memory in reverse mode; this is {mode} mode")
     # forward mode: each value is emitted next to its tangents (see forward.tangents)
-    ranks = {} if mode == "forward" and kind not in ("hessian", "hvp") else None
+    ranks = {} if mode == "forward" and kind not in _OVER_GRADIENT else None
     if kind in DIRECTIONAL:
         outputs, labels = _directional_outputs(kind, g, roots, xs, mode, direction_nodes, ranks, names)
         blocks, sparsity = [(len(outputs),)], None
@@ -389,7 +398,7 @@ def _directional_outputs(kind, g, roots, xs, mode, direction_nodes, ranks, names
         return cotangents(g, roots, direction_nodes, xs), [f"{name}_bar" for name in names]
     seeds = dict(zip(xs, direction_nodes))
     if kind == "jvp":        # one forward sweep seeded with x_dot at every input
-        labels = ["f_dot"] if len(roots) == 1 else [f"f{i}_dot" for i in range(len(roots))]
+        labels = [f + "_dot" for f in _formula_names(len(roots))]
         return directional(g, roots, seeds, ranks=ranks), labels
     # hvp: forward mode in the direction over the gradient
     gradient = derivative_nodes(g, roots, xs, mode)

@@ -127,12 +127,13 @@ def _number(x):
 
 
 def _evaluate(fn, args):
-    """``fn`` at the ``--at`` point (checked against its inputs): (result, the point as text)."""
+    """``fn`` at the ``--at`` point (checked against its inputs): (result, the point)."""
     at = _parse_at(args.at or "")
-    result = fn(*api.point_values(at, [s.name for s in fn.inputs], "--at"))
-    if args.json:
-        args.point = at
-    return result, ", ".join(f"{k}={_number(v)}" for k, v in at.items())
+    return fn(*api.point_values(at, [s.name for s in fn.inputs], "--at")), at
+
+
+def _point_text(at):
+    return ", ".join(f"{k}={_number(v)}" for k, v in at.items())
 
 
 def _json_number(x):
@@ -142,21 +143,21 @@ def _json_number(x):
     return x if math.isfinite(x) else str(x)
 
 
-def _print_json(fn, args, out, **results):
+def _print_json(fn, at, out, **results):
     """``--json``: the point, the results, the mode and the backend as one JSON object."""
-    record = {"point": {k: _json_number(v) for k, v in args.point.items()}, **results,
-              "mode": fn.how if hasattr(fn, "how") else fn.mode, "backend": fn.backend}
+    record = {"point": {k: _json_number(v) for k, v in at.items()}, **results,
+              "mode": fn.how, "backend": fn.backend}
     print(json.dumps(record), file=out)
 
 
 def cmd_grad(args, out):
     fn = api.value_and_grad(args.formula, wrt=_wrt(args.wrt), mode=args.mode, backend=args.backend)
-    (value, gradient), point = _evaluate(fn, args)
+    (value, gradient), at = _evaluate(fn, args)
     if args.json:
-        _print_json(fn, args, out, value=_json_number(value),
+        _print_json(fn, at, out, value=_json_number(value),
                     gradient={s.name: _json_number(d) for s, d in zip(fn.wrt, gradient)})
         return
-    print(f"f({point}) = {_number(value)}", file=out)
+    print(f"f({_point_text(at)}) = {_number(value)}", file=out)
     if not fn.wrt:
         print("(no variables: nothing to differentiate)", file=out)
         return
@@ -174,15 +175,15 @@ def cmd_matrix(args, out):
         fn = api.jacobian(formulas, wrt=_wrt(args.wrt), mode=args.mode, backend=args.backend)
     else:
         fn = api.hessian(formulas[0], wrt=_wrt(args.wrt), mode=args.mode, backend=args.backend)
-    matrix, point = _evaluate(fn, args)
+    matrix, at = _evaluate(fn, args)
     if args.json:
         results = {"formulas": formulas} if jacobian else {"formula": formulas[0]}
         results["wrt"] = [s.name for s in fn.wrt]
         results[args.command] = [[_json_number(x) for x in row] for row in matrix]
-        _print_json(fn, args, out, **results)
+        _print_json(fn, at, out, **results)
         return
     subject = "; ".join(api.formula_text(f, 60) for f in formulas)
-    print(f"{'Jacobian' if jacobian else 'Hessian'} of {subject} at {point or 'no point'} "
+    print(f"{'Jacobian' if jacobian else 'Hessian'} of {subject} at {_point_text(at) or 'no point'} "
           f"({fn.how} mode, {fn.backend} backend):", file=out)
     if not fn.wrt:
         print("(no variables: nothing to differentiate)", file=out)
@@ -231,7 +232,7 @@ def cmd_diff(args, out):
 
 
 def cmd_source(args, out):
-    built = api.build(args.kind, _formulas(args, args.kind in ("jacobian", "jvp", "vjp")), _wrt(args.wrt), args.mode)
+    built = api.build(args.kind, _formulas(args, args.kind in api.SEVERAL_FORMULAS), _wrt(args.wrt), args.mode)
     if args.backend == "cuda":          # the code, written without a GPU to run it
         from .cuda_backend import module_source
         out.write(module_source(built.program))
@@ -242,7 +243,7 @@ def cmd_source(args, out):
 
 def cmd_export(args, out):
     from .export import export
-    built = api.build(args.kind, _formulas(args, args.kind in ("jacobian", "jvp", "vjp")), _wrt(args.wrt), args.mode,
+    built = api.build(args.kind, _formulas(args, args.kind in api.SEVERAL_FORMULAS), _wrt(args.wrt), args.mode,
                       sparse=args.sparse)
     path = export(built, args.output)
     print(f"wrote {path} ({built.kind}, {built.how} mode, "

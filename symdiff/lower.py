@@ -35,7 +35,8 @@ from .program import Program
 #: these names, or starting with "_", is renamed in the generated code.
 RESERVED_IDENTIFIERS = frozenset(
     {"np", "math", "numba", "scipy", "cuda", "out", "parallel", "threads"}
-    | {kind + suffix for kind in ("grad", "value_and_grad", "jacobian", "hessian", "jvp", "vjp", "hvp")      # program names
+    | {kind + suffix                                                                      # program names
+       for kind in ("grad", "value_and_grad", "jacobian", "hessian", "jvp", "vjp", "hvp")
        for suffix in ("", "_batch", "_batch_parallel", "_array", "_gufunc", "_gufunc_signature",
                       "_kernel", "_cuda_array")}
     | {"tape_run", "tape_scalar", "tape_batch", "tape_batch_parallel"}                    # symdiff.tape
