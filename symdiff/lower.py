@@ -202,6 +202,7 @@ class _Lowering:
         The same instruction the general path (``_sum_steps`` ...) would emit,
         found with fewer steps: binary sums and products of names and
         constants, subtractions, divisions, powers and one-argument functions.
+        Reads operands from ``names`` alone: ``lower`` puts each needed constant's float there.
         """
         g = self.g
         kinds = g.kind
@@ -212,10 +213,21 @@ class _Lowering:
             a, b = xs
             ka, kb = kinds[a], kinds[b]
             if kind == "Add":
-                # an operand is ('c', value) a number, ('n', y's operand) a negation -y,
-                # or ('p', operand) plain; a named constant (pi) is plain, as in _sum_steps
-                a, ka = self._form(a, ka, "Mul", g._negation_of, "n")
-                b, kb = self._form(b, kb, "Mul", g._negation_of, "n")
+                # each operand is 'c' a number, 'n' a negation -y (then y's operand), or 'p'
+                # plain; a named constant (pi) is plain, as in _sum_steps
+                if ka == "Number":
+                    ka = "c"
+                elif ka == "Mul" and (y := g._negation_of(a)) is not None:
+                    a, ka = y, "n"
+                else:
+                    ka = "p"
+                if kb == "Number":
+                    kb = "c"
+                elif kb == "Mul" and (y := g._negation_of(b)) is not None:
+                    b, kb = y, "n"
+                else:
+                    kb = "p"
+                a, b = names[a], names[b]
                 if ka == "p":
                     return ("add", (a, b)) if kb != "n" else ("sub", (a, b))
                 if kb == "p":
@@ -226,9 +238,20 @@ class _Lowering:
                     return "sub", (b, a)
                 return None
             if kind == "Mul":
-                # the same with ('r', y's operand) for a reciprocal 1/y
-                a, ka = self._form(a, ka, "Pow", self._reciprocal, "r")
-                b, kb = self._form(b, kb, "Pow", self._reciprocal, "r")
+                # the same with 'r' for a reciprocal 1/y
+                if ka == "Number":
+                    ka = "c"
+                elif ka == "Pow" and (y := self._reciprocal(a)) is not None:
+                    a, ka = y, "r"
+                else:
+                    ka = "p"
+                if kb == "Number":
+                    kb = "c"
+                elif kb == "Pow" and (y := self._reciprocal(b)) is not None:
+                    b, kb = y, "r"
+                else:
+                    kb = "p"
+                a, b = names[a], names[b]
                 if ka == "c":
                     a, b, ka, kb = b, a, kb, ka     # the constant second
                 if ka == "p":
@@ -245,7 +268,7 @@ class _Lowering:
                     return "div", (b, a)
                 return None
             if kind == "Pow" and kb == "Number":
-                c = to_float(g.data[b])
+                c = names[b]
                 if c == 0.5 or c == -0.5 or c == -1.0 or ka == "Number" or ka == "NumberSymbol":
                     return None
                 return "pow", (names[a], c)
@@ -257,14 +280,6 @@ class _Lowering:
                 return None
             return kind, (names[a],)
         return None
-
-    def _form(self, x, kind, wrapper, unwrap, code):
-        """``(operand, form)`` of node ``x`` (of ``kind``) inside a sum or a product."""
-        if kind == "Number":
-            return to_float(self.g.data[x]), "c"
-        if kind == wrapper and (y := unwrap(x)) is not None:
-            return self.operand(y), code
-        return self.operand(x), "p"
 
     def _sum_steps(self, xs):
         pos, neg, const = [], [], 0.0
@@ -367,9 +382,10 @@ def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0, ran
     makes of ``ranks`` (forward mode: see :func:`~symdiff.forward.tangents`).
     """
     low = _Lowering(g, inputs)
-    kinds, args, negation_of, reciprocal_of = g.kind, g.args, g._negation_of, low._reciprocal
+    kinds, args, data, names = g.kind, g.args, g.data, low.names
+    negation_of, reciprocal_of = g._negation_of, low._reciprocal
     # mark what the outputs need: a sum reads y for its operand -y, a product y for
-    # 1/y (constants get marked too, and are skipped below)
+    # 1/y; a needed constant gets its float as its operand right away
     needed = bytearray(len(g))
     stack = [o for o in outputs if o is not None]
     pop, push, extend = stack.pop, stack.append, stack.extend
@@ -385,31 +401,43 @@ def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0, ran
         elif k == "Mul":
             for a in args[v]:
                 push(a if kinds[a] != "Pow" or (y := reciprocal_of(a)) is None else y)
+        elif k == "Number" or k == "NumberSymbol":
+            names[v] = to_float(data[v])
         else:
             extend(args[v])
     # emit them in id (= topological) order: the common shapes in one step, the rest
-    # through the general path
+    # through the general path.  Program.primal lists the instructions of nodes below
+    # primal_limit: in id order they are the ones emitted before the first node past it
     if ranks is None:
         order = itertools.compress(range(len(needed)), needed)
     else:
         order = [v for v in schedule(g, [o for o in outputs if o is not None], ranks) if needed[v]]
+    interleaved = ranks is not None
     primal = []
-    names, hints = low.names, g.hints
+    boundary = None
+    hints = g.hints
     one_step, fresh, final_name, emit = low._one_step, low.fresh, low.final_name, low.emitter.emit
     body = low.emitter.body
+    labels = low.labels
     for v in order:
-        k = kinds[v]
-        if names[v] is not None or k == "Number" or k == "NumberSymbol":
+        if names[v] is not None:        # an input, or a constant
             continue
-        start = len(body) if v < primal_limit else -1
+        if interleaved:
+            start = len(body) if v < primal_limit else -1
+        elif boundary is None and v >= primal_limit:
+            boundary = len(body)
         step = one_step(v)
         if step is None:
             low.emit(v)
         else:
             target = final_name(v) if v in hints else fresh()
-            low.settle(v, target, emit(target, *step))
-        if start >= 0:
+            value = names[v] = emit(target, *step)
+            if value is not target:
+                labels[v] = target
+        if interleaved and start >= 0:
             primal.extend(ins.target for ins in body[start:])
+    if not interleaved:
+        primal = [ins.target for ins in body[:len(body) if boundary is None else boundary]]
     primal = frozenset(primal)
     outs = tuple(0.0 if o is None else low.operand(o) for o in outputs)
     return Program(name, tuple(ident for _, ident in inputs), low.emitter.finish(outs), outs,

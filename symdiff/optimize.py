@@ -87,7 +87,7 @@ class Emitter:
 
     def __init__(self):
         self.body = []
-        self.seen = {}          # (op, operands) -> name already computing it
+        self.seen = {}          # op -> {operands: the name already computing it}
         self.defs = {}          # name -> its neg instruction (for the peepholes)
         self.negated = set()    # names defined by a neg instruction
         self.rewritten = False  # an instruction was simplified: dead code is possible
@@ -113,18 +113,21 @@ class Emitter:
             if result[0] != op or result[1] != args:
                 self.rewritten = True
             op, args = result
+        table = self.seen.get(op)
+        if table is None:
+            table = self.seen[op] = {}
+        key = args
         if len(args) == 2 and op in _COMMUTATIVE:
             a, b = args
             if a.__class__ is b.__class__:
-                key = (op, a, b) if a <= b else (op, b, a)
-            else:       # a name and a constant: the name first
-                key = (op, a, b) if a.__class__ is str else (op, b, a)
-        else:
-            key = (op, *args)
-        existing = self.seen.get(key)
+                if b < a:
+                    key = (b, a)
+            elif a.__class__ is not str:        # a name and a constant: the name first
+                key = (b, a)
+        existing = table.get(key)
         if existing is not None:
             return existing
-        self.seen[key] = target
+        table[key] = target
         ins = _new_tuple(Instr, (target, op, args))     # Instr(...) without its Python __new__
         if op == "neg":
             negated.add(target)
