@@ -72,7 +72,10 @@ class Graph:
         self.args = []
         self.data = []
         self.hints = {}          # node -> naming hint for the printer
-        self._table = {}
+        self._table = {}         # (kind, args) or a leaf's key -> node
+        # sums, products and powers (most nodes) have a table each, keyed by args alone
+        self._adds, self._muls, self._pows = {}, {}, {}
+        self._tables = {"Add": self._adds, "Mul": self._muls, "Pow": self._pows}
         self._last_walk = (None, None)
         self._minus_one = None   # the node -1, made on first use: node ids order commutative operands
         self.zero = self.number(0)
@@ -83,18 +86,23 @@ class Graph:
 
     # -- interning -----------------------------------------------------------
     def _intern(self, kind, args, data=None, key=None):
-        if key is None:
-            key = (kind, args)
-        node = self._table.get(key)
-        return node if node is not None else self._new(kind, args, key, data)
+        table = self._tables.get(kind) if key is None else None
+        if table is None:
+            table = self._table
+            if key is None:
+                key = (kind, args)
+        else:
+            key = args
+        node = table.get(key)
+        return node if node is not None else self._new(kind, args, key, data, table)
 
-    def _new(self, kind, args, key, data=None):
-        """A new node; ``key`` is not in the table yet."""
+    def _new(self, kind, args, key, data=None, table=None):
+        """A new node; ``key`` is not in ``table`` (default: the general table) yet."""
         node = len(self.kind)
         self.kind.append(kind)
         self.args.append(args)
         self.data.append(data)
-        self._table[key] = node
+        (self._table if table is None else table)[key] = node
         return node
 
     def symbol(self, sym):
@@ -135,9 +143,9 @@ class Graph:
                 if (kind[b] == "Mul" and a in args[b] and self._negation_of(b) == a) or \
                         (kind[a] == "Mul" and b in args[a] and self._negation_of(a) == b):
                     return self.zero            # x - x
-                key = ("Add", (a, b) if a < b else (b, a))
-                node = self._table.get(key)
-                return node if node is not None else self._new("Add", key[1], key)
+                key = (a, b) if a < b else (b, a)
+                node = self._adds.get(key)
+                return node if node is not None else self._new("Add", key, key, None, self._adds)
         elif len(xs) == 1:
             return xs[0]
         const = 0
@@ -172,11 +180,12 @@ class Graph:
             a, b = xs
             ka, kb = kind[a], kind[b]
             if ka != "Number" and kb != "Number":
-                key = ("Mul", (a, b) if a < b else (b, a))
-                node = self._table.get(key)
-                return node if node is not None else self._new("Mul", key[1], key)
+                key = (a, b) if a < b else (b, a)
+                node = self._muls.get(key)
+                return node if node is not None else self._new("Mul", key, key, None, self._muls)
             if ka != kb:
-                c, y = (data[a], b) if ka == "Number" else (data[b], a)
+                cn, y = (a, b) if ka == "Number" else (b, a)
+                c = data[cn]
                 if c == 1:
                     return y
                 if c != 0:
@@ -187,10 +196,9 @@ class Graph:
                             return self.mul(self.number(c * data[p]), q)
                         if kind[q] == "Number":
                             return self.mul(self.number(c * data[q]), p)
-                    cn = self.number(c)
-                    key = ("Mul", (cn, y) if cn < y else (y, cn))
-                    node = self._table.get(key)
-                    return node if node is not None else self._new("Mul", key[1], key)
+                    key = (cn, y) if cn < y else (y, cn)
+                    node = self._muls.get(key)
+                    return node if node is not None else self._new("Mul", key, key, None, self._muls)
         elif len(xs) == 1:
             return xs[0]
         const = 1
@@ -227,9 +235,9 @@ class Graph:
             if c == 1:
                 return base
             if kb != "Number" and kb != "NumberSymbol":     # x ** c: nothing to fold
-                key = ("Pow", (base, exponent))
-                node = self._table.get(key)
-                return node if node is not None else self._new("Pow", key[1], key)
+                key = (base, exponent)
+                node = self._pows.get(key)
+                return node if node is not None else self._new("Pow", key, key, None, self._pows)
             b = data[base]
             if kb == "Number" and isinstance(c, int) and isinstance(b, (int, Fraction)) \
                     and not (b == 0 and c < 0) and _power_bits(b, c) <= _MAX_FOLDED_BITS:
