@@ -21,8 +21,10 @@ def cotangents(g, outputs, seeds, wrt, cache=None):
     for x in wrt]``, None for a zero: the vector-Jacobian product u^T J, whatever the number
     of outputs."""
     cache = {} if cache is None else cache
-    order = g.reachable(outputs)
-    active = g.depends_on(order, wrt)       # a mask over the nodes existing now
+    # nodes are visited from the highest output down (ids are topological); a node some
+    # output does not reach never receives a term, so no reachability walk is needed
+    top = max((o for o in outputs if o is not None), default=-1)
+    active = g.depends_on(range(top + 1), wrt)      # a mask over the nodes existing now
     first_new = len(g)
     kinds, args, hints = g.kind, g.args, g.hints
     add, mul = g.add, g.mul
@@ -33,7 +35,7 @@ def cotangents(g, outputs, seeds, wrt, cache=None):
     for output, seed in zip(outputs, seeds):
         if seed is not None and active[output]:
             _send(pending, output, seed)
-    for v in reversed(order):
+    for v in range(top, -1, -1):
         terms = pending[v]
         if terms is None:
             continue
