@@ -455,9 +455,9 @@ def _hessian_entries(g, gradient, xs):
     """``{(i, j): node}`` of the Hessian: forward mode over the gradient nodes.
 
     The lower triangle is kept and mirrored, so H is exactly symmetric (both
-    triangles are differentiated: a column's sweep serves every row).  Each
-    column's sweep visits only the nodes between its input and the gradient
-    entries, so a banded Hessian costs O(n).
+    triangles are differentiated: a column's direction serves every row).  Each
+    node carries tangents only in the directions it depends on, so a banded
+    Hessian costs O(n).
     """
     entries = {}
     for (i, j), node in tangents(g, gradient, xs).items():

@@ -1,12 +1,14 @@
 """Forward mode: push tangents from the inputs towards the outputs.
 
-For each input ``x`` (one *sweep* per input direction), every node that
-depends on ``x`` -- and that some output depends on -- gets, in topological
-order, ``tangent[v] = sum_i d v/d arg_i * tangent[arg_i]``.  A sweep visits
-only that cone of nodes, so sparse problems (a banded Hessian) cost what
-their nonzeros cost.  Tangents are nodes interned in the same graph as the
-function, so they share its work; a tangent that is a symbolic zero is
-never created.
+Each input ``x`` is a direction (in the textbook, one *sweep* per input):
+every node that depends on ``x`` -- and that some output depends on -- gets
+``tangent[v] = sum_i d v/d arg_i * tangent[arg_i]``.  The directions go
+through the graph together, as vector forward mode runs: one walk in
+topological order carries, for each node, its tangents in the directions
+it depends on (and only those, so sparse problems such as a banded Hessian
+cost what their nonzeros cost).  Tangents are nodes interned in the same
+graph as the function, so they share its work; a tangent that is a
+symbolic zero is never created.
 """
 
 from .rules import local_partials
@@ -20,55 +22,78 @@ def partials_of(g, cache, v):
     return ps
 
 
-def _users(g, order):
-    """For each node of ``order``, the nodes of ``order`` that use it."""
-    users = {}
-    for v in order:
-        for a in g.args[v]:
-            users.setdefault(a, []).append(v)
-    return users
+def _push(g, outputs, seeds, sources, cache, ranks):
+    """Carry tangents from ``seeds`` (node -> {direction: tangent node}) to ``outputs``.
 
-
-def cone(users, sources):
-    """Nodes reachable from ``sources`` along ``users`` (the sources excluded), ascending."""
-    seen = set(sources)
-    stack = list(seen)
-    while stack:
-        for u in users.get(stack.pop(), ()):
-            if u not in seen:
-                seen.add(u)
-                stack.append(u)
-    seen.difference_update(sources)
-    return sorted(seen)
-
-
-def _sweep(g, users, tangent, cache, ranks, source):
-    """One forward sweep: ``tangent`` (node -> tangent node) holds the seeds and receives the
-    tangent of every node in their cone, in topological order.  ``source`` is the input of
-    the direction (named ``dt1_dx`` in code), or None for a direction of its own (``t1_dot``)."""
-    args, kinds = g.args, g.kind        # len(kinds) is the graph's size, without a method call
+    Returns ``{node: {direction: tangent node}}``, the outputs' (and maybe others').
+    ``sources[d]`` is the input of direction ``d`` (a tangent is named ``dt1_dx`` after
+    it in code), or None for a direction of its own (``t1_dot``).  ``ranks`` (a dict or None) receives, for
+    every node made, the node whose tangents made it.
+    """
+    args, kinds, hints = g.args, g.kind, g.hints    # len(kinds): the graph's size, no call
     first_new = len(kinds)
-    for v in cone(users, list(tangent)):
+    outputs = [o for o in outputs if o is not None]
+    order = g.reachable(outputs)
+    # uses left per node: a node's tangents are dropped after its last user, and that
+    # user, when it is a sum, takes them over instead of copying (outputs keep theirs)
+    uses = [0] * first_new
+    for v in order:
+        for a in args[v]:
+            uses[a] += 1
+    for o in outputs:
+        uses[o] += 1
+    carried = {x: dict(t) for x, t in seeds.items()}
+
+    def named(t, v, d):
+        if t >= first_new:
+            hints.setdefault(t, ("tangent", v, sources[d]) if sources[d] is not None else ("direction", v))
+        return t
+
+    for v in order:
+        xs = args[v]
+        if not xs or v in carried:
+            continue
+        for a in xs:
+            uses[a] -= 1
+        maps = [a for a in xs if a in carried]
+        if not maps:
+            continue
         made = len(kinds)
         if kinds[v] == "Add":
-            # a sum's partials are 1 (constants never carry a tangent), and 1 * t is t: the
-            # terms as they are.  A long sum is walked by every sweep below it, and with one
-            # term (the rest do not depend on this direction) its tangent is that term's,
-            # which already has its hint: nothing to make
-            terms = [tangent[a] for a in args[v] if a in tangent]
-            if len(terms) == 1:
-                tangent[v] = terms[0]
-                continue
+            # a sum's partials are 1 (constants never carry a tangent), and 1 * t is t: a
+            # direction only one term carries keeps that term's tangent, already named.
+            # The tangents go into the largest map this sum was the last user of: down a
+            # long chain of sums that map is the chain's own, so nothing is copied
+            heir = max((a for a in maps if uses[a] == 0), key=lambda a: len(carried[a]), default=None)
+            terms = {}
+            for k, a in enumerate(maps):
+                if a != heir or heir in maps[:k]:       # x + x: the heir's map a second time
+                    for d, t in carried[a].items():
+                        terms.setdefault(d, []).append(t)
+            tangent = carried.pop(heir) if heir is not None else {}
+            for d, ts in terms.items():
+                if d in tangent:
+                    ts.append(tangent[d])
+                elif len(ts) == 1:
+                    tangent[d] = ts[0]
+                    continue
+                tangent[d] = named(g.add(*ts), v, d)
         else:
-            terms = [g.mul(p, tangent[a]) for a, p in zip(args[v], partials_of(g, cache, v))
-                     if p is not None and a in tangent]
-        if terms:
-            t = tangent[v] = g.add(*terms)
-            if t >= first_new:
-                g.hints.setdefault(t, ("tangent", v, source) if source is not None else ("direction", v))
+            terms = {}
+            for a, p in zip(xs, partials_of(g, cache, v)):
+                if p is not None and a in carried:
+                    for d, t in carried[a].items():
+                        terms.setdefault(d, []).append(g.mul(p, t))
+            tangent = {d: named(g.add(*ts), v, d) for d, ts in terms.items()}
+        for a in maps:
+            if uses[a] == 0:
+                carried.pop(a, None)
+        if tangent:
+            carried[v] = tangent
         if ranks is not None and len(kinds) > made:
             for node in range(made, len(kinds)):
                 ranks[node] = v
+    return carried
 
 
 def tangents(g, outputs, wrt, cache=None, ranks=None):
@@ -78,20 +103,15 @@ def tangents(g, outputs, wrt, cache=None, ranks=None):
     tangents made it: lowering in that order (:func:`~symdiff.lower.lower`'s
     ``ranks``) puts each value next to its tangents in every direction, as
     vector forward mode runs, so a value dies as soon as its users' tangents are
-    computed instead of living until the last sweep.
+    computed instead of living until the last direction's.
     """
     cache = {} if cache is None else cache
-    users = _users(g, g.reachable(outputs))
-    rows_of = {}
-    for i, out in enumerate(outputs):
-        rows_of.setdefault(out, []).append(i)
+    seeds = {x: {j: g.one} for j, x in enumerate(wrt)}
     result = {}
-    for j, x in enumerate(wrt):
-        tangent = {x: g.one}
-        _sweep(g, users, tangent, cache, ranks, x)
-        for v, t in tangent.items():
-            for i in rows_of.get(v, ()):
-                result[i, j] = t
+    carried = _push(g, outputs, seeds, list(wrt), cache, ranks)
+    for i, out in enumerate(outputs):
+        for j, t in carried.get(out, {}).items():
+            result[i, j] = t
     return result
 
 
@@ -100,7 +120,6 @@ def directional(g, outputs, seeds, cache=None, ranks=None):
     its tangent (a symbol of the direction, ``x_dot``).  Returns ``[tangent of outputs[i]]``,
     None for a zero: the Jacobian-vector product J v, whatever the number of inputs."""
     cache = {} if cache is None else cache
-    users = _users(g, g.reachable(outputs))
-    tangent = {x: t for x, t in seeds.items() if t is not None}
-    _sweep(g, users, tangent, cache, ranks, None)
-    return [tangent.get(o) for o in outputs]
+    start = {x: {0: t} for x, t in seeds.items() if t is not None}
+    carried = _push(g, outputs, start, [None], cache, ranks)
+    return [carried[o].get(0) if o in carried else None for o in outputs]

@@ -178,6 +178,34 @@ def test_deep_formula_gradient_matches_sympy():
         assert d == pytest.approx(sympy_gradient(sd.parse(text), ["x"], {"x": 0.1})[0], rel=1e-12)
 
 
+@pytest.mark.parametrize("text", [
+    "x + x",                            # a sum with the same term twice
+    "sin(x) + sin(x) + y",
+    "(x + y)*z + (x + y)",              # a sum with two users: its tangents are not handed over
+    "(x + y + z) + (x + y)*(x + y + z)",
+    "x0 + x1*x2 + x2 + sin(x0 + x1) + x1",
+])
+def test_forward_mode_where_sums_share_and_repeat_terms(text):
+    """Forward mode hands a sum's tangents up a chain of sums instead of copying them; the
+    shapes where it must not (a term twice, a sum used again) against SymPy's diff."""
+    expr = sd.parse(text)
+    names = sorted(s.name for s in expr.free_symbols)
+    point = {name: 0.3 + 0.4 * k for k, name in enumerate(names)}
+    expected = sympy_gradient(expr, names, point)
+    for mode in MODES:
+        got = sd.grad(text, wrt=names, mode=mode, backend="python")(**point)
+        np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15, err_msg=mode)
+
+
+def test_forward_jacobian_whose_outputs_are_also_terms_of_each_other():
+    # "a + b" is an output and a term of the second output: the walk must keep its tangents
+    rows = ["a + b", "(a + b) + c", "(a + b)*c"]
+    point = {"a": 0.5, "b": -1.25, "c": 2.0}
+    jac = sd.jacobian(rows, wrt=["a", "b", "c"], mode="forward", backend="python")(**point)
+    expected = [sympy_gradient(sd.parse(r), ["a", "b", "c"], point) for r in rows]
+    np.testing.assert_allclose(jac, expected, rtol=1e-14)
+
+
 # -- errors ---------------------------------------------------------------------------
 def test_call_errors_name_the_argument():
     g = sd.grad("(a + b) * (b + 1)", wrt=["a", "b"], backend="python")
