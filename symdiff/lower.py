@@ -102,10 +102,6 @@ class _Lowering:
         self.check_fresh = any(_TEMPORARY.fullmatch(name) for name in self.used)
 
     # -- operand classification ------------------------------------------------
-    def _negated(self, a):
-        """``y`` when node ``a`` is ``Mul(-1, y)``, else None."""
-        return self.g._negation_of(a)
-
     def _reciprocal(self, a):
         """``y`` when node ``a`` is ``Pow(y, -1)``, else None."""
         g = self.g
@@ -282,15 +278,16 @@ class _Lowering:
         return None
 
     def _sum_steps(self, xs):
+        kinds, names, negation_of = self.g.kind, self.names, self.g._negation_of
         pos, neg, const = [], [], 0.0
-        for a in xs:
-            y = self._negated(a)
-            if self.g.is_number(a):
-                const += to_float(self.g.data[a])
-            elif y is not None:
-                neg.append(self.operand(y))
+        for a in xs:        # operands from names[], as in _one_step
+            k = kinds[a]
+            if k == "Number":
+                const += names[a]
+            elif k == "Mul" and (y := negation_of(a)) is not None:
+                neg.append(names[y])
             else:
-                pos.append(self.operand(a))
+                pos.append(names[a])
         steps = []
         if pos:
             first = pos[0]
