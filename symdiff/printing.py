@@ -86,7 +86,7 @@ def body_lines(program, dialect):
                 a = constant(a)
             if b.__class__ is not str:
                 b = constant(b)
-            append(target + " = " + a + sign + b)
+            append(f"{target} = {a}{sign}{b}")
         else:
             append(statement(ins, dialect, spellings))
     return lines
