@@ -221,6 +221,13 @@ def run_hessian(n):
     return {"seconds": seconds, "peak": peak, "nonzeros": len(built.program.outputs)}
 
 
+def run_forward(n):
+    """The Rosenbrock gradient by forward mode (what compare builds beside reverse mode)."""
+    text = rosenbrock(n)
+    built, seconds, peak = measured(lambda: build("grad", [text], None, "forward"))
+    return {"seconds": seconds, "peak": peak, "lines": len(built.program.body)}
+
+
 def in_subprocess(*argv):
     out = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -234,6 +241,7 @@ def main():
                         help="only the seconds per stage for Rosenbrock with N variables (best of two)")
     parser.add_argument("--row", help=argparse.SUPPRESS)
     parser.add_argument("--hessian", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--forward", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stages:
         best = stages(args.stages)
@@ -245,6 +253,9 @@ def main():
         return
     if args.hessian:
         print(json.dumps(run_hessian(args.hessian)))
+        return
+    if args.forward:
+        print(json.dumps(run_forward(args.forward)))
         return
 
     print(f"{'formula':<34}{'nodes':>10}{'to source s':>12}{'peak MB':>9}{'lines':>9}{'ratio':>7}"
@@ -261,6 +272,13 @@ def main():
     for n in (args.hessian_n // 4, args.hessian_n // 2, args.hessian_n):
         r = in_subprocess("--hessian", str(n))
         print(f"{n:>8,}{r['seconds']:>9.2f}{r['peak']:>9.0f}{r['nonzeros']:>10,}", flush=True)
+
+    print("\nRosenbrock gradient by forward mode (one direction per input, carried in one walk):"
+          " linear in n too")
+    print(f"{'n':>8}{'seconds':>9}{'peak MB':>9}{'lines':>10}")
+    for n in (args.hessian_n // 4, args.hessian_n // 2, args.hessian_n):
+        r = in_subprocess("--forward", str(n))
+        print(f"{n:>8,}{r['seconds']:>9.2f}{r['peak']:>9.0f}{r['lines']:>10,}", flush=True)
 
 
 if __name__ == "__main__":
