@@ -27,8 +27,8 @@ def _push(g, outputs, seeds, sources, cache, ranks):
 
     Returns ``{node: {direction: tangent node}}``, the outputs' (and maybe others').
     ``sources[d]`` is the input of direction ``d`` (a tangent is named ``dt1_dx`` after
-    it in code), or None for a direction of its own (``t1_dot``).  ``ranks`` (a dict or None) receives, for
-    every node made, the node whose tangents made it.
+    it in code), or None for a direction of its own (``t1_dot``).  ``ranks`` (a dict or
+    None) receives, for every node made, the node whose tangents made it.
     """
     args, kinds, hints = g.args, g.kind, g.hints    # len(kinds): the graph's size, no call
     first_new = len(kinds)
@@ -66,10 +66,13 @@ def _push(g, outputs, seeds, sources, cache, ranks):
             # long chain of sums that map is the chain's own, so nothing is copied
             heir = max((a for a in maps if uses[a] == 0), key=lambda a: len(carried[a]), default=None)
             terms = {}
-            for k, a in enumerate(maps):
-                if a != heir or heir in maps[:k]:       # x + x: the heir's map a second time
-                    for d, t in carried[a].items():
-                        terms.setdefault(d, []).append(t)
+            inherited = False
+            for a in maps:
+                if a == heir and not inherited:     # once: in x + x the heir counts twice
+                    inherited = True
+                    continue
+                for d, t in carried[a].items():
+                    terms.setdefault(d, []).append(t)
             tangent = carried.pop(heir) if heir is not None else {}
             for d, ts in terms.items():
                 if d in tangent:

@@ -458,6 +458,22 @@ def test_docstrings_of_huge_programs_quote_the_formula_shortened():
     assert "def grad(x0, x1, x10, x100, x101," in source and "x99):" in source
 
 
+def test_a_large_sympy_sum_is_not_sorted_to_title_its_program(monkeypatch):
+    # SymPy's str sorts a sum's terms, at a cost that grew to 20 s for 20,000 terms just
+    # to write a 300-character docstring; a small expression keeps SymPy's own order
+    xs = sympy.symbols("x0:3000")
+    big = sympy.Add(*[sympy.sin(x) for x in xs])
+    small = xs[1]**2 + 2*xs[1] + 1
+
+    def no_sorting(self, *args, **kwargs):
+        raise AssertionError("the title sorted the terms of a large sum")
+    monkeypatch.setattr(sympy.Expr, "as_ordered_terms", no_sorting)
+    g = sd.grad(big, backend="python")
+    assert g(*[0.0] * 3000).tolist() == [1.0] * 3000
+    monkeypatch.undo()
+    assert "x1**2 + 2*x1 + 1" in sd.grad(small, backend="python").source
+
+
 def test_two_sympy_symbols_with_one_name_are_an_error_not_a_silent_zero():
     plain, positive = sympy.Symbol("x"), sympy.Symbol("x", positive=True)
     with pytest.raises(ValueError, match="two different SymPy symbols are both named 'x'"):
