@@ -160,8 +160,14 @@ def _format_seconds(s):
     return f"{s:.3g} s"
 
 
+_MEASURE_VALUES = 2_000_000    # most float64s one timed batch holds, inputs and outputs (16 MB)
+
+
 def _measure(built, backend, samples, repeats=3):
     fn = compile_built(built, backend)
+    # a batch's Jacobian is (m, n, samples): a large one is timed on fewer points (at
+    # 10,000 points Rosenbrock in 2,000 variables made 160 MB a call and took 6 s)
+    samples = max(1, min(samples, _MEASURE_VALUES // max(1, len(built.program.outputs) + len(fn.inputs))))
     rng = np.random.default_rng(0)
     args = [rng.uniform(0.5, 1.5, size=samples) for _ in fn.inputs]
     fn(*args)                                      # compile / warm up
@@ -183,7 +189,8 @@ def compare(f, wrt=None, backend="numba", samples=10_000, measure=True):
     (3, 3)
 
     ``measure=True`` times both modes per evaluation on ``samples`` random
-    points with ``backend`` (numba compiles both programs first).
+    points with ``backend`` (numba compiles both programs first); a large
+    Jacobian is timed on fewer points, so that one batch holds about 16 MB.
     """
     formulas = formula_list(f, "compare")
     builds = {mode: build("jacobian", formulas, wrt, mode) for mode in ("forward", "reverse")}

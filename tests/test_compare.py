@@ -1,5 +1,7 @@
 """Forward vs reverse: the report, the cost model, the classic lesson, gradient checks."""
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -109,6 +111,29 @@ def test_report_fields_table_html_and_timing():
     text = str(report)
     assert "arithmetic operations" in text and "recommended: reverse" in text
     assert "<table>" in report._repr_html_()
+
+
+def test_timing_a_large_jacobian_takes_fewer_points(monkeypatch):
+    # Rosenbrock in 3,000 variables: 10,000 points would make a 240 MB Jacobian per call
+    compare_module = importlib.import_module("symdiff.compare")     # sd.compare is the function
+    sizes = []
+    real = compare_module.compile_built
+
+    def recording(built, backend):
+        fn = real(built, backend)
+
+        def call(*args):
+            sizes.append(np.size(args[0]))
+            return fn(*args)
+        call.inputs = fn.inputs
+        return call
+    monkeypatch.setattr(compare_module, "compile_built", recording)
+    report = sd.compare(rosenbrock(3000), backend="python")
+    assert report.forward.seconds > 0 and report.reverse.seconds > 0
+    assert set(sizes) == {2_000_000 // (3000 + 3000)}
+    sizes.clear()
+    small = sd.compare("x*y", backend="python", samples=500)      # a small one: as asked
+    assert small.forward.seconds > 0 and set(sizes) == {500}
 
 
 def test_report_plot(tmp_path):
