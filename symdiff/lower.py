@@ -209,21 +209,10 @@ class _Lowering:
             a, b = xs
             ka, kb = kinds[a], kinds[b]
             if kind == "Add":
-                # each operand is 'c' a number, 'n' a negation -y (then y's operand), or 'p'
-                # plain; a named constant (pi) is plain, as in _sum_steps
-                if ka == "Number":
-                    ka = "c"
-                elif ka == "Mul" and (y := g._negation_of(a)) is not None:
-                    a, ka = y, "n"
-                else:
-                    ka = "p"
-                if kb == "Number":
-                    kb = "c"
-                elif kb == "Mul" and (y := g._negation_of(b)) is not None:
-                    b, kb = y, "n"
-                else:
-                    kb = "p"
-                a, b = names[a], names[b]
+                # an operand is ('c', value) a number, ('n', y's operand) a negation -y,
+                # or ('p', operand) plain; a named constant (pi) is plain, as in _sum_steps
+                a, ka = self._form(a, ka, "Mul", g._negation_of, "n")
+                b, kb = self._form(b, kb, "Mul", g._negation_of, "n")
                 if ka == "p":
                     return ("add", (a, b)) if kb != "n" else ("sub", (a, b))
                 if kb == "p":
@@ -234,20 +223,9 @@ class _Lowering:
                     return "sub", (b, a)
                 return None
             if kind == "Mul":
-                # the same with 'r' for a reciprocal 1/y
-                if ka == "Number":
-                    ka = "c"
-                elif ka == "Pow" and (y := self._reciprocal(a)) is not None:
-                    a, ka = y, "r"
-                else:
-                    ka = "p"
-                if kb == "Number":
-                    kb = "c"
-                elif kb == "Pow" and (y := self._reciprocal(b)) is not None:
-                    b, kb = y, "r"
-                else:
-                    kb = "p"
-                a, b = names[a], names[b]
+                # the same with ('r', y's operand) for a reciprocal 1/y
+                a, ka = self._form(a, ka, "Pow", self._reciprocal, "r")
+                b, kb = self._form(b, kb, "Pow", self._reciprocal, "r")
                 if ka == "c":
                     a, b, ka, kb = b, a, kb, ka     # the constant second
                 if ka == "p":
@@ -276,6 +254,14 @@ class _Lowering:
                 return None
             return kind, (names[a],)
         return None
+
+    def _form(self, x, kind, wrapper, unwrap, code):
+        """``(operand, form)`` of node ``x`` (of ``kind``) inside a sum or a product."""
+        if kind == "Number":
+            return self.names[x], "c"
+        if kind == wrapper and (y := unwrap(x)) is not None:
+            return self.names[y], code
+        return self.names[x], "p"
 
     def _sum_steps(self, xs):
         kinds, names, negation_of = self.g.kind, self.names, self.g._negation_of
