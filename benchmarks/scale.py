@@ -1,7 +1,7 @@
 """Scale: graphs of 10^5 nodes, symdiff side by side with CasADi (and SymPy where it finishes).
 
     python benchmarks/scale.py
-    python benchmarks/scale.py --hessian-n 10000     # the banded Hessian rows too
+    python benchmarks/scale.py --hessian-n 10000     # the largest n of the Hessian and forward-mode rows
     python benchmarks/scale.py --stages 100000       # where the time goes, stage by stage
 
 For each formula: nodes in the graph, seconds from input to generated
@@ -11,7 +11,9 @@ the reverse-mode gradient's arithmetic operations over the function's
 over the function's (inputs, outputs and constants excluded), with its time
 to build both.  The random DAG is built operation by operation with heavy
 sharing (each new node reuses recent ones), through symdiff's graph and
-CasADi's SX from the same random sequence.
+CasADi's SX from the same random sequence.  After the table: the banded
+Rosenbrock Hessian (sparse=True) and the Rosenbrock gradient by forward mode
+at n/4, n/2 and n, each in a fresh process, to show both grow linearly.
 """
 
 import argparse
