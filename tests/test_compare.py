@@ -188,6 +188,22 @@ def test_check_grad_agrees_and_reports():
         sd.check_grad("x*y", at={"x": 1, "y": 2, "z": 3})
 
 
+def test_check_grad_steps_every_variable_in_batches(monkeypatch):
+    # the perturbed points go through the program together, a few variables a call: the
+    # differences are those of one call per point, bit for bit
+    monkeypatch.setattr(importlib.import_module("symdiff.check"), "_BATCH_VALUES", 100)
+    text = "x*exp(y) + sin(z*w) - w^3/(1 + x^2) + y*z"
+    point = {"w": 0.7, "x": -1.3, "y": 0.4, "z": 2.5}
+    check = sd.check_grad(text, at=point)
+    assert check.ok and check.wrt == ["w", "x", "y", "z"]
+    f = sd.value_and_grad(text, backend="python")
+    for name, numeric in zip(check.wrt, check.numeric):
+        h = 1e-6 * max(1.0, abs(point[name]))
+        up = f(**dict(point, **{name: point[name] + h}))[0]
+        down = f(**dict(point, **{name: point[name] - h}))[0]
+        assert numeric == (up - down) / (2 * h), name
+
+
 def test_check_grad_catches_a_wrong_derivative_at_a_kink():
     # at the kink of abs, finite differences see 0 and so do we (abs'(0) = 0): ok
     assert sd.check_grad("abs(x)", at={"x": 0.0}).ok
