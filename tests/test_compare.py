@@ -204,6 +204,20 @@ def test_check_grad_steps_every_variable_in_batches(monkeypatch):
         assert numeric == (up - down) / (2 * h), name
 
 
+def test_check_grad_allows_for_the_rounding_in_its_differences():
+    # f near 10^6 and h = 1e-6: rounding alone puts about 1e-4 into each difference quotient,
+    # so exact derivatives (y, x) miss a 1e-6 tolerance; the check allows that much and says so
+    check = sd.check_grad("x*y + 1e6", at={"x": 1.3, "y": 0.7})
+    assert check.forward.tolist() == check.reverse.tolist() == [0.7, 1.3]
+    assert check.max_relative_error > 1e-6 and check.ok
+    assert "rounding noise where larger" in str(check)
+    # where rounding swamps the difference (f near 1e14), nothing is checked: not ok, and why
+    check = sd.check_grad("1e14*x + sin(y)", at={"x": 1.0, "y": 1.0})
+    assert not check.ok and "cannot resolve d/dy here" in str(check)
+    # the allowance is the differences' noise, not a looser tolerance: a jump still fails
+    assert not sd.check_grad("floor(x) + 1e3", at={"x": 2.0}).ok
+
+
 def test_check_grad_catches_a_wrong_derivative_at_a_kink():
     # at the kink of abs, finite differences see 0 and so do we (abs'(0) = 0): ok
     assert sd.check_grad("abs(x)", at={"x": 0.0}).ok
