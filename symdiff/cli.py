@@ -18,6 +18,7 @@ and exits with status 2; no traceback.
 import argparse
 import json
 import math
+import os
 import sys
 
 from . import api, printing
@@ -388,6 +389,12 @@ def main(argv=None, out=None, err=None, stdin=None):
         if hasattr(args, "formula"):
             args.formula = _read_formula(args.formula, stdin or sys.stdin)
         status = args.run(args, out)
+    except BrokenPipeError:
+        # the reader went away (symdiff ... | head): stop quietly, as other Unix tools do,
+        # with stdout pointed at devnull so that flushing it at exit raises nothing more
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141      # 128 + SIGPIPE, what a shell reports for a tool killed by it
     except ParseError as e:
         print(f"symdiff: error: {e}", file=err)
         return 2

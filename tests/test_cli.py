@@ -189,6 +189,19 @@ def test_formula_from_a_file_or_standard_input(tmp_path):
     assert r.stderr.startswith("symdiff: error: cannot read the formula from") and "missing.txt" in r.stderr
 
 
+def test_a_reader_that_stops_early_ends_it_quietly(tmp_path):
+    # symdiff grad ... | head: the pipe closes under 3,000 lines of gradient; no error message
+    from symdiff.examples import rosenbrock
+    path = tmp_path / "rosenbrock.txt"
+    path.write_text(rosenbrock(3000))
+    at = ",".join(f"x{i}=0.5" for i in range(3000))
+    p = subprocess.Popen([sys.executable, "-m", "symdiff.cli", "grad", f"@{path}", "--at", at],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout.read(100).startswith(b"f(x0=0.5, x1=0.5")
+    p.stdout.close()
+    assert p.wait(timeout=120) == 141 and p.stderr.read() == b""
+
+
 def test_a_formula_may_start_with_a_minus_sign():
     # plain argparse takes "-x^2" for an unknown option
     r = run("grad", "-x^2", "--at", "x=3")
