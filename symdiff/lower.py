@@ -34,7 +34,7 @@ from .program import Program
 #: reads every kind of generated module to keep this complete); an input with one of
 #: these names, or starting with "_", is renamed in the generated code.
 RESERVED_IDENTIFIERS = frozenset(
-    {"np", "math", "numba", "scipy", "cuda", "out", "parallel", "threads"}
+    {"np", "math", "numba", "scipy", "cuda", "base64", "zlib", "out", "parallel", "threads"}
     | {kind + suffix                                                                      # program names
        for kind in ("grad", "value_and_grad", "jacobian", "hessian", "jvp", "vjp", "hvp")
        for suffix in ("", "_batch", "_batch_parallel", "_array", "_gufunc", "_gufunc_signature",

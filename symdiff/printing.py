@@ -16,6 +16,8 @@ import textwrap
 from .ops import CUDA_SPELLINGS, OPS, VECTOR_SPELLINGS
 
 _IMPORTS = (      # (a quick substring test, the exact pattern, the import line)
+    ("base64.", re.compile(r"\bbase64\."), "import base64"),
+    ("zlib.", re.compile(r"\bzlib\."), "import zlib"),
     ("np.", re.compile(r"\bnp\."), "import numpy as np"),
     ("math.", re.compile(r"\bmath\."), "import math"),
     ("scipy.special.", re.compile(r"\bscipy\.special\."), "import scipy.special"),

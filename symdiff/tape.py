@@ -21,7 +21,9 @@ the same ones the straight-line numba code uses, so both give the same
 numbers.
 """
 
+import base64
 import functools
+import zlib
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
@@ -259,19 +261,22 @@ def _allocate(order, a, b, k, kept, first_free):
 
 
 def array_literal(name, values, dtype):
-    """``name = <the array>`` as one hex string literal, decoded with numpy alone.
+    """``name = <the array>`` as one string literal: the bytes compressed (zlib) and base64.
 
     A list literal of 10^5 numbers costs Python a second to compile; a string
-    costs nothing.  Slots and opcodes are stored as 32-bit integers when they
-    fit, floats bit for bit; both little-endian, read back as native arrays.
+    costs nothing, and compressed it is small (a million-instruction tape was
+    35 MB of hex; its initial values are mostly zeros and its slots run in
+    steps).  Slots and opcodes are stored as 32-bit integers when they fit,
+    floats bit for bit; both little-endian, read back as native arrays.
     """
     values = np.asarray(values)
     if dtype == "float64":
         stored = "<f8"
     else:
         stored = "<i4" if values.size == 0 or (values.min() >= -2**31 and values.max() < 2**31) else "<i8"
-    data = values.astype(stored).tobytes().hex()
-    return f'{name} = np.frombuffer(bytes.fromhex("{data}"), dtype="{stored}").astype(np.{dtype})'
+    data = base64.b64encode(zlib.compress(values.astype(stored).tobytes(), 1)).decode("ascii")
+    return (f'{name} = np.frombuffer(zlib.decompress(base64.b64decode("{data}")), '
+            f'dtype="{stored}").astype(np.{dtype})')
 
 
 def module_functions(program, tape):
