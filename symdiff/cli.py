@@ -59,7 +59,10 @@ def _split_top_level(text):
 
 
 def _parse_at(text):
-    """``a=2,b=1`` -> {"a": 2.0, "b": 1.0}."""
+    """``a=2,b=1`` -> {"a": 2.0, "b": 1.0}; ``@path`` reads the pairs from a file, separated by
+    commas or line ends (a point of 10^5 variables does not fit on a command line)."""
+    if text.startswith("@"):
+        text = _read_file(text[1:], "the point").replace("\n", ",")
     values = {}
     for item in filter(None, (p.strip() for p in _split_top_level(text))):
         name, sep, value = item.partition("=")
@@ -105,13 +108,16 @@ def _read_formula(text, stdin):
     if text == "-":
         return stdin.read().removeprefix("\ufeff")
     if text.startswith("@"):
-        path = text[1:]
-        try:
-            with open(path, encoding="utf-8-sig") as f:     # a byte-order mark is no character
-                return f.read()
-        except OSError as e:
-            raise UsageError(f"cannot read the formula from {path!r}: {e.strerror}") from None
+        return _read_file(text[1:], "the formula")
     return text
+
+
+def _read_file(path, what):
+    try:
+        with open(path, encoding="utf-8-sig") as f:     # a byte-order mark is no character
+            return f.read()
+    except OSError as e:
+        raise UsageError(f"cannot read {what} from {path!r}: {e.strerror}") from None
 
 
 def _point(args):
@@ -151,8 +157,22 @@ def _print_json(fn, at, out, **results):
     print(json.dumps(record), file=out)
 
 
+#: the longest program the commands that evaluate one point run on the python backend by
+#: default: CPython's compile of one function grows faster than its length (a million lines
+#: took 20 s), while numba's tape executor is compiled once per machine and then reads any length
+PYTHON_STATEMENTS = 20_000
+
+
+def _compiled(kind, formulas, args):
+    """The function of ``kind``, on ``--backend`` if given: else python, or numba's tape for a
+    program longer than PYTHON_STATEMENTS (the output names the backend that ran)."""
+    built = api.build(kind, formulas, _wrt(args.wrt), args.mode)
+    backend = args.backend or ("python" if len(built.program.body) <= PYTHON_STATEMENTS else "numba")
+    return api.compile_built(built, backend)
+
+
 def cmd_grad(args, out):
-    fn = api.value_and_grad(args.formula, wrt=_wrt(args.wrt), mode=args.mode, backend=args.backend)
+    fn = _compiled("value_and_grad", [args.formula], args)
     (value, gradient), at = _evaluate(fn, args)
     if args.json:
         _print_json(fn, at, out, value=_json_number(value),
@@ -172,10 +192,7 @@ def cmd_matrix(args, out):
     """``jacobian`` and ``hessian``: the matrix at a point, as a table labelled on both sides."""
     jacobian = args.command == "jacobian"
     formulas = _formulas(args, several=jacobian)
-    if jacobian:
-        fn = api.jacobian(formulas, wrt=_wrt(args.wrt), mode=args.mode, backend=args.backend)
-    else:
-        fn = api.hessian(formulas[0], wrt=_wrt(args.wrt), mode=args.mode, backend=args.backend)
+    fn = _compiled("jacobian" if jacobian else "hessian", formulas if jacobian else formulas[:1], args)
     matrix, at = _evaluate(fn, args)
     if args.json:
         results = {"formulas": formulas} if jacobian else {"formula": formulas[0]}
@@ -321,10 +338,11 @@ def build_parser():
             ("jacobian", "the Jacobian of formulas separated by ';' at a point", "x=1,y=2", cmd_matrix),
             ("hessian", "the Hessian of a formula at a point (forward over --mode)", "x=1,y=2", cmd_matrix)):
         p = command(name, f"evaluate {what}")
-        p.add_argument("--at", help=f"the point, e.g. {point}")
+        p.add_argument("--at", help=f"the point, e.g. {point}; @FILE reads it from a file")
         p.add_argument("--mode", default="auto", choices=api.MODES)
-        p.add_argument("--backend", default="python", choices=api.BACKENDS,
-                       help="python (default here: one point needs no compiling) or numba")
+        p.add_argument("--backend", choices=api.BACKENDS,
+                       help=f"default: python (one point needs no compiling), or numba's tape for a "
+                            f"program over {PYTHON_STATEMENTS:,} statements, which CPython compiles slowly")
         p.add_argument("--json", action="store_true", help=_JSON_HELP)
         p.set_defaults(run=run)
 
@@ -365,7 +383,7 @@ def build_parser():
     p.set_defaults(run=cmd_graph)
 
     p = command("check", "check both modes against central finite differences (exit 1 on mismatch)")
-    p.add_argument("--at", required=True, help="the point, e.g. x=3,y=-4")
+    p.add_argument("--at", required=True, help="the point, e.g. x=3,y=-4; @FILE reads it from a file")
     p.set_defaults(run=cmd_check)
 
     help_text = "show the size of the cache of generated modules, or --clear it"

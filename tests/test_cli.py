@@ -189,6 +189,30 @@ def test_formula_from_a_file_or_standard_input(tmp_path):
     assert r.stderr.startswith("symdiff: error: cannot read the formula from") and "missing.txt" in r.stderr
 
 
+def test_a_point_from_a_file_and_the_backend_by_program_length(tmp_path, monkeypatch):
+    import io
+
+    from symdiff import cli
+    # a point too long for a command line comes from a file: pairs by commas or line ends
+    point = tmp_path / "point.txt"
+    point.write_text("a=2\nb=1\n")
+    r = run("grad", "(a+b)*(b+1)", "--at", f"@{point}")
+    assert r.returncode == 0 and r.stdout.splitlines()[:3] == ["f(a=2, b=1) = 6", "df/da = 2", "df/db = 5"]
+    r = run("grad", "(a+b)*(b+1)", "--at", f"@{tmp_path / 'missing.txt'}")
+    assert r.returncode == 2 and r.stderr.startswith("symdiff: error: cannot read the point from")
+    # by default a program longer than PYTHON_STATEMENTS runs on numba's tape, and says so
+    out = io.StringIO()
+    assert cli.main(["grad", "sin(a*b) + a", "--at", "a=2,b=1"], out=out) == 0
+    assert out.getvalue().rstrip().endswith("(reverse mode, python backend)")
+    monkeypatch.setattr(cli, "PYTHON_STATEMENTS", 2)
+    out = io.StringIO()
+    assert cli.main(["hessian", "sin(a*b) + a", "--at", "a=2,b=1"], out=out) == 0
+    assert "(forward-over-reverse mode, numba backend)" in out.getvalue()
+    out = io.StringIO()
+    assert cli.main(["grad", "sin(a*b) + a", "--at", "a=2,b=1", "--backend", "python"], out=out) == 0
+    assert out.getvalue().rstrip().endswith("(reverse mode, python backend)")
+
+
 def test_a_reader_that_stops_early_ends_it_quietly(tmp_path):
     # symdiff grad ... | head: the pipe closes under 3,000 lines of gradient; no error message
     from symdiff.examples import rosenbrock
