@@ -101,6 +101,34 @@ def test_auto_mode_uses_the_same_cost_model():
     assert sd.grad(fan_family(31, 1)[0], backend="python").mode == "reverse"
 
 
+@pytest.mark.parametrize("formulas", [
+    ["x*y + sin(x*y)", "x + y + z", "exp(z)*x"],
+    fan_family(4, 3, depth=2),
+    [rosenbrock(12)],
+    ["a*b", "a*b", "c"],                    # two outputs on one node, one output a bare input
+])
+def test_cost_estimates_against_sets(formulas):
+    # the estimates count, per node feeding some output and depending on some input, arity x
+    # inputs it depends on (forward) and arity x outputs it feeds (reverse): here by plain sets
+    from symdiff.api import cost_estimates, prepare
+    problem = prepare(formulas, None)
+    g, outputs, wrt = problem.graph, problem.roots, problem.wrt_nodes
+    order = g.reachable(outputs)
+    depends = {}
+    for v in order:
+        depends[v] = ({v} & set(wrt)).union(*(depends[a] for a in g.args[v]))
+    feeds = {v: set() for v in order}
+    for i, o in enumerate(outputs):
+        feeds[o].add(i)
+    for v in reversed(order):
+        for a in g.args[v]:
+            feeds[a] |= feeds[v]
+    active = [v for v in order if g.args[v] and depends[v] and feeds[v]]
+    expected = (sum(len(g.args[v]) * len(depends[v]) for v in active),
+                sum(len(g.args[v]) * len(feeds[v]) for v in active))
+    assert cost_estimates(g, outputs, wrt) == expected
+
+
 def test_report_fields_table_html_and_timing():
     report = sd.compare("(a + b) * (b + 1)", wrt=["a", "b"], backend="python", samples=200)
     for side in (report.forward, report.reverse):
