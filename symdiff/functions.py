@@ -3,11 +3,14 @@
 symdiff's node kinds are SymPy classes, so ``sigmoid``, ``relu``,
 ``leaky_relu`` and ``softplus`` need one each.  They stay unevaluated
 symbols in SymPy output (readable LaTeX), carry derivatives that follow
-symdiff's kink conventions, and can be rewritten into elementary functions
-with ``expr.rewrite(sympy.exp)`` / ``expr.rewrite(sympy.Piecewise)``.
+symdiff's kink conventions, tell SymPy their sign on real arguments
+(sigmoid and softplus are positive, relu nonnegative: ``Abs(sigmoid(x))`` is
+``sigmoid(x)``), and can be rewritten into elementary functions with
+``expr.rewrite(sympy.exp)`` / ``expr.rewrite(sympy.Piecewise)``.
 """
 
 import sympy
+from sympy.core.logic import fuzzy_and
 
 
 class sigmoid(sympy.Function):
@@ -17,6 +20,12 @@ class sigmoid(sympy.Function):
 
     def fdiff(self, argindex=1):
         return self * (1 - self)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):       # in (0, 1) for every real x
+        return True if self.args[0].is_real else None
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + sympy.exp(-x))
@@ -35,6 +44,12 @@ class relu(sympy.Function):
 
     def fdiff(self, argindex=1):
         return sympy.Heaviside(self.args[0], 0)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_nonnegative(self):
+        return True if self.args[0].is_real else None
 
     def _eval_rewrite_as_Piecewise(self, x, **kwargs):
         return sympy.Piecewise((x, x > 0), (0, True))
@@ -58,6 +73,9 @@ class leaky_relu(sympy.Function):
             return slope + (1 - slope) * step
         return sympy.Min(x, 0)
 
+    def _eval_is_real(self):
+        return fuzzy_and(a.is_real for a in self.args)
+
     def _eval_rewrite_as_Piecewise(self, x, slope, **kwargs):
         return sympy.Piecewise((x, x > 0), (slope * x, True))
 
@@ -72,6 +90,12 @@ class softplus(sympy.Function):
 
     def fdiff(self, argindex=1):
         return sigmoid(self.args[0])
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):       # log(1 + exp(x)) > 0 for every real x
+        return True if self.args[0].is_real else None
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return sympy.log(1 + sympy.exp(x))

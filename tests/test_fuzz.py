@@ -149,6 +149,7 @@ def _elementary(expr):
 
 @settings(max_examples=max(5, settings.default.max_examples // 20))     # SymPy is slow
 @given(formulas(smooth_only=True), POINTS)
+@example("cbrt(sigmoid(x))", {"x": 0.0, "y": 0.0, "z": 0.0})     # SymPy's diff left a Derivative
 def test_a_sample_matches_sympy_diff(text, point):
     fn = sd.value_and_grad(text, mode="reverse", backend="python")
     args = _inputs(fn, point)
@@ -160,7 +161,9 @@ def test_a_sample_matches_sympy_diff(text, point):
     expr = _elementary(parsed.xreplace(real))
     subs = {s: sympy.Float(args[s.name], 30) for s in expr.free_symbols}
     for k, sym in enumerate(fn.wrt):
-        want = complex(sympy.diff(expr, real.get(sym, sym)).xreplace(subs).evalf(30))
+        derivative = sympy.diff(expr, real.get(sym, sym))
+        assume(not derivative.has(sympy.Derivative))       # SymPy has no closed form
+        want = complex(derivative.xreplace(subs).evalf(30))
         assume(abs(want.imag) < 1e-12)        # SymPy's principal branch, e.g. a negative base
         assert got[k] == pytest.approx(want.real, rel=1e-8, abs=1e-8), (text, point, sym)
 

@@ -214,3 +214,19 @@ def test_mod_gives_a_zero_the_sign_of_the_divisor_in_every_backend():
         assert zero == 0.0 and math.copysign(1.0, zero) == -1.0, backend
     taped = load_module(module_source(fn.program, standalone=False, limit=0))
     assert taped.value_and_grad_array(-1.0, 0.0)[2] == -np.inf
+
+
+def test_activation_functions_tell_sympy_their_sign_on_real_arguments():
+    # sigmoid and softplus are positive and relu nonnegative for real x, so SymPy simplifies
+    # |sigmoid(x)| and differentiates cbrt(sigmoid(x)) in closed form (the fuzz's SymPy oracle
+    # met an unevaluated derivative of sign(sigmoid(x)) before)
+    from symdiff.functions import leaky_relu, relu, sigmoid, softplus
+    x, z = sympy.Symbol("x", real=True), sympy.Symbol("z")
+    assert sympy.Abs(sigmoid(x)) == sigmoid(x) and sympy.Abs(softplus(x)) == softplus(x)
+    assert sympy.Abs(relu(x)) == relu(x) and leaky_relu(x, sympy.Rational(1, 10)).is_real
+    assert sigmoid(z).is_positive is None and sympy.Abs(sigmoid(z)) != sigmoid(z)   # z may be complex
+    cbrt = sympy.Abs(sigmoid(x)) ** sympy.Rational(1, 3) * sympy.sign(sigmoid(x))
+    d = sympy.diff(cbrt, x)
+    assert not d.has(sympy.Derivative)
+    s = 1 / (1 + sympy.exp(-sympy.Rational(1, 2)))
+    assert abs(float(d.subs(x, sympy.Rational(1, 2)).evalf(30)) - float(s * (1 - s) / (3 * s ** sympy.Rational(2, 3)))) < 1e-15
