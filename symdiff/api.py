@@ -28,7 +28,7 @@ from .lower import input_identifiers, lower
 from .ops import RESERVED_NAMES, numpy_sources_for
 from .parse import parse_to_graph
 from .program import check
-from .reverse import adjoints, cotangents
+from .reverse import adjoints, cotangents, sweep
 
 MODES = ("auto", "forward", "reverse")
 BACKENDS = ("numba", "python", "cuda")
@@ -289,11 +289,14 @@ def derivative_nodes(graph, roots, wrt_nodes, mode, ranks=None):
     cache = {}
     if mode == "forward":
         return tangents(graph, roots, wrt_nodes, cache, ranks)
+    # one reverse sweep a row, each over its own cone: a sparse Jacobian's rows cost their
+    # nonzeros, not the graph times the number of inputs
+    active = graph.depends_on(range(max(roots, default=-1) + 1), wrt_nodes)
+    column = {x: j for j, x in enumerate(wrt_nodes)}
     found = {}
     for i, root in enumerate(roots):
-        for j, d in enumerate(adjoints(graph, root, wrt_nodes, cache)):
-            if d is not None:
-                found[i, j] = d
+        for x, d in sweep(graph, [root], [graph.one], active, column, cache).items():
+            found[i, column[x]] = d
     return found
 
 

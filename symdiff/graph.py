@@ -286,7 +286,26 @@ class Graph:
             self._last_walk = (key, self._reachable(roots))
         return list(self._last_walk[1])
 
+    def small_cone(self, roots):
+        """The nodes the roots depend on (roots included), ascending, when they are few
+        against the ids below the highest root (one row of a sparse Jacobian in a large
+        graph); else None.  Depth first, so it costs the cone, not the graph."""
+        args = self.args
+        roots = [r for r in roots if r is not None]
+        seen = set(roots)
+        stack = list(seen)
+        budget = (max(roots, default=-1) + 1) // 16 + 64
+        while stack and len(seen) <= budget:
+            for a in args[stack.pop()]:
+                if a not in seen:
+                    seen.add(a)
+                    stack.append(a)
+        return None if stack else sorted(seen)
+
     def _reachable(self, roots):
+        small = self.small_cone(roots)
+        if small is not None:
+            return small
         # ids are topological: one scan down from the highest root marks every argument
         # of a marked node before reaching it (no stack)
         args = self.args

@@ -7,6 +7,8 @@ users sent it, and it sends ``adjoint * d v/d arg`` to each of its arguments
 Only nodes on a path from a ``wrt`` input to the output take part.
 """
 
+from collections import defaultdict
+
 from .forward import partials_of
 
 
@@ -20,27 +22,41 @@ def cotangents(g, outputs, seeds, wrt, cache=None):
     adjoint that ``outputs[i]`` starts with (a symbol, ``f_bar``).  Returns ``[adjoint of x
     for x in wrt]``, None for a zero: the vector-Jacobian product u^T J, whatever the number
     of outputs."""
-    cache = {} if cache is None else cache
-    # nodes are visited from the highest output down (ids are topological); a node some
-    # output does not reach never receives a term, so no reachability walk is needed
     top = max((o for o in outputs if o is not None), default=-1)
-    active = g.depends_on(range(top + 1), wrt)      # a mask over the nodes existing now
+    adjoint = sweep(g, outputs, seeds, g.depends_on(range(top + 1), wrt), set(wrt), cache)
+    return [adjoint.get(x) for x in wrt]
+
+
+def sweep(g, outputs, seeds, active, wanted, cache=None):
+    """The reverse sweep: ``{x: adjoint of x}`` for the nodes ``x`` in ``wanted`` (the inputs)
+    that receive one.  ``active`` marks the nodes that depend on the inputs
+    (:meth:`~symdiff.graph.Graph.depends_on`); the rows of a Jacobian share it, so a row
+    costs its cone, not the graph."""
+    cache = {} if cache is None else cache
+    # nodes in reverse id (= topological) order: a small cone's own (one row of a sparse
+    # Jacobian costs its nonzeros, not the graph), else every id below the highest output
+    # (a node no output reaches never receives a term: skipped at once, no walk to find it)
+    order = g.small_cone(outputs)
+    nodes = reversed(order) if order is not None else \
+        range(max((o for o in outputs if o is not None), default=-1), -1, -1)
     first_new = len(g)
     kinds, args, hints = g.kind, g.args, g.hints
     add, mul = g.add, g.mul
-    # per node id (only nodes that exist now receive contributions): the terms of
-    # its adjoint still to be summed, and the adjoint once summed
-    pending = [None] * first_new
-    adjoint = [None] * first_new
+    # per node: the terms of its adjoint still to be summed (a list as long as the graph,
+    # or for a small cone a dict: a list would cost the graph per Jacobian row)
+    pending = [None] * first_new if order is None else defaultdict(lambda: None)
+    adjoint = {}        # of the wanted nodes
     for output, seed in zip(outputs, seeds):
         if seed is not None and active[output]:
             _send(pending, output, seed)
-    for v in range(top, -1, -1):
+    for v in nodes:
         terms = pending[v]
         if terms is None:
             continue
         pending[v] = None
-        a = adjoint[v] = terms[0] if len(terms) == 1 else add(*terms)
+        a = terms[0] if len(terms) == 1 else add(*terms)
+        if v in wanted:
+            adjoint[v] = a
         if a >= first_new and a not in hints:
             hints[a] = ("adjoint", v)
         xs = args[v]
@@ -63,7 +79,7 @@ def cotangents(g, outputs, seeds, wrt, cache=None):
             for arg, p in zip(xs, partials_of(g, cache, v)):
                 if p is not None and active[arg]:
                     _send(pending, arg, mul(a, p))
-    return [adjoint[x] for x in wrt]
+    return adjoint
 
 
 def _send(pending, node, term):

@@ -51,6 +51,35 @@ def test_sparse_jacobian(mode):
     assert matrix.nnz == 6
 
 
+def test_reverse_rows_of_a_sparse_jacobian_each_walk_their_own_cone(monkeypatch):
+    # 400 rows, each of two inputs: every row's sweep visits its cone, and the mask of what
+    # depends on the inputs is made once for all rows (was: once per row, over the graph)
+    from symdiff.graph import Graph
+    n = 400
+    fs = [f"sin(x{i})*x{(i + 1) % n}" for i in range(n)]
+    names = [f"x{i}" for i in range(n)]
+    masks, walked = [], []
+    depends_on, small_cone = Graph.depends_on, Graph.small_cone
+
+    def counted(self, order, sources):
+        masks.append(1)
+        return depends_on(self, order, sources)
+
+    def recorded(self, roots):
+        cone = small_cone(self, roots)
+        walked.append(len(cone) if cone is not None else len(self))
+        return cone
+    monkeypatch.setattr(Graph, "depends_on", counted)
+    monkeypatch.setattr(Graph, "small_cone", recorded)
+    J = sd.jacobian(fs, wrt=names, mode="reverse", backend="python", sparse=True)
+    assert len(masks) == 1 and len(walked) >= n and max(walked[-n:]) <= 6
+    monkeypatch.undo()
+    point = {name: 0.1 * k - 3 for k, name in enumerate(names)}
+    forward = sd.jacobian(fs, wrt=names, mode="forward", backend="python", sparse=True)
+    np.testing.assert_array_equal(J(**point).toarray(), forward(**point).toarray())
+    assert J(**point).nnz == 2 * n
+
+
 def test_sparse_needs_scalar_arguments_and_jacobian_or_hessian():
     J = sd.jacobian(["x*y"], backend="python", sparse=True)
     with pytest.raises(ValueError, match="pass numbers"):
