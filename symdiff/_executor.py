@@ -116,10 +116,10 @@ def tape_run(group_op, group_start, a, b, t, v):
                 v[t[k]] = np.sqrt(v[a[k]])
         elif op == 7:  # max
             for k in range(s, e):
-                v[t[k]] = np.maximum(v[a[k]], v[b[k]])
+                v[t[k]] = (v[a[k]] if v[a[k]] > v[b[k]] or v[a[k]] != v[a[k]] else v[b[k]])
         elif op == 8:  # min
             for k in range(s, e):
-                v[t[k]] = np.minimum(v[a[k]], v[b[k]])
+                v[t[k]] = (v[a[k]] if v[a[k]] < v[b[k]] or v[a[k]] != v[a[k]] else v[b[k]])
         elif op == 9:  # sin
             for k in range(s, e):
                 v[t[k]] = np.sin(v[a[k]])

@@ -134,8 +134,12 @@ OPS = {op.name: op for op in [
     Op("div", "{0} / {1}", "{0} / {1}", np.divide, "div", nargs=2),
     Op("pow", "{0} ** {1}", "{0} ** {1}", np.power, "transcendental", nargs=2),
     Op("sqrt", "np.sqrt({0})", "np.sqrt({0})", np.sqrt, "transcendental"),
-    Op("max", "np.maximum({0}, {1})", "np.maximum({0}, {1})", np.maximum, "compare", nargs=2),
-    Op("min", "np.minimum({0}, {1})", "np.minimum({0}, {1})", np.minimum, "compare", nargs=2),
+    # on a tie numpy returns the second operand (maximum(0.0, -0.0) is -0.0) and numba's
+    # np.maximum the first: the numba spelling states numpy's rule, nan propagating too
+    Op("max", "np.maximum({0}, {1})", "({0} if {0} > {1} or {0} != {0} else {1})", np.maximum,
+       "compare", nargs=2),
+    Op("min", "np.minimum({0}, {1})", "({0} if {0} < {1} or {0} != {0} else {1})", np.minimum,
+       "compare", nargs=2),
     # graph kinds that print one-to-one
     _unary("sin", "sin", sympy.sin),
     _unary("cos", "cos", sympy.cos),

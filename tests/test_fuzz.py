@@ -87,6 +87,7 @@ def _close_where_finite(a, b):
 # term twice (forward mode's tangent hand-over counted it once)
 @example("(x + x)", {"x": 0.5, "y": 0.0, "z": 0.0})
 @example("(exp(x) + (exp(x) * y))", {"x": 0.5, "y": -1.5, "z": 0.0})
+@example("sin(digamma((x + y)))", {"x": 1.5, "y": -2.49609375, "z": 0.0})
 def test_forward_and_reverse_agree_and_the_numba_tape_agrees(text, point):
     forward = sd.value_and_grad(text, mode="forward", backend="python")
     reverse = sd.value_and_grad(text, mode="reverse", backend="python")
@@ -94,10 +95,13 @@ def test_forward_and_reverse_agree_and_the_numba_tape_agrees(text, point):
     vf, gf = forward(**args)
     vr, gr = reverse(**args)
     assert _close(vf, vr) and _close_where_finite(gf, gr), (text, point, gf, gr)
-    # the numba backend's tape form runs any program without compiling it
+    # the numba backend's tape form runs any program without compiling it.  lgamma and
+    # digamma are scipy's on the python backend and symdiff's own in numba: a few ulps
+    # apart, which the formula around them can amplify (sin(digamma(-0.996)): 3e-12)
     taped = load_module(module_source(reverse.program, standalone=False, limit=0))
     out = taped.value_and_grad_array(*[args[s.name] for s in reverse.inputs])
-    assert _close(out[0], vr, rtol=1e-12) and _close(out[1:], gr, rtol=1e-12), (text, point)
+    rtol = 1e-9 if "gamma" in text else 1e-12
+    assert _close(out[0], vr, rtol=rtol) and _close(out[1:], gr, rtol=rtol), (text, point)
 
 
 @given(formulas(smooth_only=False), POINTS)

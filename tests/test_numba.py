@@ -206,3 +206,23 @@ def test_mod_matches_numpy_to_the_sign_of_zero():
         got = f(x, y)[0]
         assert (np.isnan(want) and np.isnan(got)) or (
             got == want and math.copysign(1.0, got) == math.copysign(1.0, want)), (x, y, got, want)
+
+
+def test_max_and_min_match_numpy_to_the_sign_of_zero():
+    # on a tie numpy returns the second operand, numba's np.maximum the first: the numba
+    # spelling states numpy's rule, so 1/max(y, -y) at y = 0 is -inf on every backend
+    import itertools
+    import math
+    values = [0.0, -0.0, 1.5, -1.5, np.inf, -np.inf, np.nan]
+    pairs = list(itertools.product(values, values))
+    for name, reference in (("max", np.maximum), ("min", np.minimum)):
+        straight = sd.value_and_grad(f"{name}(x, y)", wrt=["x", "y"], backend="numba")
+        taped = load_module(module_source(build("value_and_grad", [f"{name}(x, y)"], ["x", "y"], "reverse")
+                                          .program, standalone=False, limit=0))
+        for x, y in pairs:
+            want = reference(x, y)
+            for got in (straight(x, y)[0], taped.value_and_grad_array(x, y)[0]):
+                assert (np.isnan(want) and np.isnan(got)) or (
+                    got == want and math.copysign(1.0, got) == math.copysign(1.0, want)), (name, x, y, got)
+    f = sd.grad("x / max(y, -y)", backend="numba")
+    assert f(x=1.0, y=0.0).tolist()[0] == sd.grad("x / max(y, -y)", backend="python")(x=1.0, y=0.0).tolist()[0]
