@@ -303,9 +303,6 @@ class Graph:
         return None if stack else sorted(seen)
 
     def _reachable(self, roots):
-        small = self.small_cone(roots)
-        if small is not None:
-            return small
         # ids are topological: one scan down from the highest root marks every argument
         # of a marked node before reaching it (no stack)
         args = self.args
