@@ -401,7 +401,6 @@ def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0, ran
     hints = g.hints
     one_step, fresh, final_name, emit = low._one_step, low.fresh, low.final_name, low.emitter.emit
     body = low.emitter.body
-    labels = low.labels
     for v in order:
         if names[v] is not None:        # an input, or a constant
             continue
@@ -414,9 +413,7 @@ def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0, ran
             low.emit(v)
         else:
             target = final_name(v) if v in hints else fresh()
-            value = names[v] = emit(target, *step)
-            if value is not target:
-                labels[v] = target
+            low.settle(v, target, emit(target, *step))
         if interleaved and start >= 0:
             primal.extend(ins.target for ins in body[start:])
     if not interleaved:
