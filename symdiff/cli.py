@@ -106,7 +106,10 @@ def _formulas(args, several):
 def _read_formula(text, stdin):
     """The formula itself, read from a file for ``@path`` and from ``stdin`` for ``-``."""
     if text == "-":
-        return stdin.read().removeprefix("\ufeff")
+        try:
+            return stdin.read().removeprefix("\ufeff")
+        except UnicodeDecodeError as e:
+            raise UsageError(f"cannot read the formula from standard input: {_not_text(e)}") from None
     if text.startswith("@"):
         return _read_file(text[1:], "the formula")
     return text
@@ -114,10 +117,22 @@ def _read_formula(text, stdin):
 
 def _read_file(path, what):
     try:
-        with open(path, encoding="utf-8-sig") as f:     # a byte-order mark is no character
-            return f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise UsageError(f"cannot read {what} from {path!r}: {e.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"cannot read {what} from {path!r}: {_not_text(e)}") from None
+    # a byte-order mark is no character; line ends as text mode reads them (Windows, old Mac)
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _not_text(error):
+    """What a UnicodeDecodeError means to someone who gave a file (or a pipe) of the wrong kind."""
+    return (f"it is not {error.encoding.upper()} text (byte {error.start + 1} "
+            f"is 0x{error.object[error.start]:02x})")
 
 
 def _point(args):

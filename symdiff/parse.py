@@ -271,6 +271,8 @@ def _number_value(tok):
 
 
 def _unexpected(char):
+    if "\udc80" <= char <= "\udcff":        # a byte Python could not decode (surrogateescape)
+        return f"unexpected byte 0x{ord(char) - 0xdc00:02x}: the text is not UTF-8"
     if char in _LOOKALIKES:
         return f"unexpected character {char!r}: type {_LOOKALIKES[char]!r}"
     if char == ";":

@@ -1,5 +1,6 @@
 """The command line, run as a user runs it: a subprocess."""
 
+import os
 import subprocess
 import sys
 
@@ -187,6 +188,22 @@ def test_formula_from_a_file_or_standard_input(tmp_path):
     r = run("grad", f"@{tmp_path / 'missing.txt'}")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.startswith("symdiff: error: cannot read the formula from") and "missing.txt" in r.stderr
+    # a file (or a pipe) that is not UTF-8 text: which one, and where
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("x*\u00e9t\u00e9".encode("latin-1"))
+    r = run("grad", f"@{latin1}")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr == f"symdiff: error: cannot read the formula from {str(latin1)!r}: it is not UTF-8 text " \
+                       "(byte 3 is 0xe9)\n"
+    latin1.write_bytes(b"\xef\xbb\xbfx*\xe9")     # the position counts a byte-order mark
+    assert run("grad", f"@{latin1}").stderr.endswith("it is not UTF-8 text (byte 6 is 0xe9)\n")
+    r = subprocess.run([sys.executable, "-m", "symdiff.cli", "grad", "-", "--at", "x=1"], input=b"x + \xe9",
+                       capture_output=True, env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"})
+    assert r.returncode == 2 and r.stderr.decode() == \
+        "symdiff: error: cannot read the formula from standard input: it is not UTF-8 text (byte 5 is 0xe9)\n"
+    r = subprocess.run([sys.executable, "-m", "symdiff.cli", "grad", "-", "--at", "x=1"], input=b"x + \xe9",
+                       capture_output=True, env={**os.environ, "PYTHONIOENCODING": "utf-8:surrogateescape"})
+    assert r.returncode == 2 and "unexpected byte 0xe9: the text is not UTF-8 (at position 5)" in r.stderr.decode()
 
 
 def test_a_point_from_a_file_and_the_backend_by_program_length(tmp_path, monkeypatch):

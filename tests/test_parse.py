@@ -79,6 +79,8 @@ def test_an_integer_too_long_for_int_is_a_float():
     ("2*\u03c0*x", 3, "unexpected character '\u03c0': type 'pi'"),
     ("|x|", 1, "unexpected character '|': type 'abs(x)'"),
     ("x % 2", 3, "unexpected character '%': type 'mod(x, y)'"),
+    # a byte Python could not decode, as it reads a non-UTF-8 pipe (surrogateescape)
+    (b"x + \xe9".decode("utf-8", "surrogateescape"), 5, "unexpected byte 0xe9: the text is not UTF-8"),
     ("x; y", 2, "this takes one formula (several, separated by ';', are for jacobian and compare on the "
                 "command line, and for source and export with --kind jacobian)"),
     # other tools' names and typos get a suggestion; a name like no function gets none
