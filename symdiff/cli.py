@@ -339,13 +339,14 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"symdiff {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name, help_text):
+    def command(name, help_text, wrt=True):
         p = sub.add_parser(name, help=help_text, description=help_text,
                            epilog="example:\n  " + EXAMPLES[name],
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("formula", help='the formula, e.g. "(a+b)*(b+1)"; @FILE reads it from a '
                        'file and - from standard input (for formulas too long for a command line)')
-        p.add_argument("--wrt", help="comma-separated variables (default: all, sorted by name)")
+        if wrt:
+            p.add_argument("--wrt", help="comma-separated variables (default: all, sorted by name)")
         return p
 
     for name, what, point, run in (
@@ -388,7 +389,8 @@ def build_parser():
                    help="also print the two programs side by side (long ones shortened)")
     p.set_defaults(run=cmd_compare)
 
-    p = command("graph", "draw the computational graph with values and edge derivatives")
+    # the picture shows every input; --highlight picks the one whose paths are summed
+    p = command("graph", "draw the computational graph with values and edge derivatives", wrt=False)
     p.add_argument("--at", help="the point, e.g. a=2,b=1 (without it, the edges show the local "
                                 "derivatives as formulas)")
     p.add_argument("--highlight", help="an input whose paths to the output are summed")

@@ -237,7 +237,9 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
             if 0 < len(paths) <= MAX_PATHS:
                 terms = " + ".join("·".join(_fmt(edges[(a, b)]) for a, b in itertools.pairwise(p)) or "1"
                                    for p in paths)
-                equation = f"∂f/∂{highlight} = {terms} = {_fmt(derivative)}"
+                total = _fmt(derivative)
+                # one path of one edge (x*y at y = 2) is its own sum: "= 2", not "= 2 = 2"
+                equation = f"∂f/∂{highlight} = {terms}" + ("" if terms == total else f" = {total}")
             else:
                 equation = f"∂f/∂{highlight} = {_fmt(derivative)} (more than {MAX_PATHS} paths)"
         if not paths:
