@@ -222,7 +222,8 @@ def parse_to_graph(text, graph):
             if kind == "bad":
                 fail(_unexpected(tok), i)
             if kind == "name" and tok[0] in "eE" and toks[i - 1][:1] in _DIGIT_START \
-                    and position(i) == position(i - 1) + len(toks[i - 1]):      # 1e, not 1 e
+                    and tok not in LANGUAGE_FUNCTIONS and toks[i + 1] != "(" \
+                    and position(i) == position(i - 1) + len(toks[i - 1]):      # 1e, not 1 e or 2exp(x)
                 fail(f"{tok!r} after a number: an exponent needs digits, as in 1e-3 or 2.5E6", i)
             hint = "; use '*' to multiply" if kind in ("name", "number") or tok == "(" else ""
             fail(f"expected an operator but found {_describe(kind, tok)}{hint}", i)

@@ -73,6 +73,9 @@ def test_an_integer_too_long_for_int_is_a_float():
     ("leaky_relu(x)", 1, "takes 2 arguments"),
     ("1.5e + x", 4, "'e' after a number: an exponent needs digits"),
     ("2 e", 3, "use '*' to multiply"),
+    ("5exp(x)", 2, "expected an operator but found 'exp'; use '*' to multiply"),     # not an exponent
+    ("2erf", 2, "expected an operator but found 'erf'; use '*' to multiply"),
+    ("2ex", 2, "'ex' after a number: an exponent needs digits"),
     ("\u03b1 * x", 1, "names use ASCII letters, digits and '_'"),
     ("x \u2212 y", 3, "unexpected character '\u2212': type '-'"),      # pasted from a paper
     ("x\u00b2", 2, "type '^2'"),
