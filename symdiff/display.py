@@ -14,6 +14,7 @@ import itertools
 import math
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -185,6 +186,22 @@ def _layers(g, nodes, layer):
     return layers
 
 
+#: matplotlib's backends that only write files (matplotlib.backends.BackendFilter.NON_INTERACTIVE)
+_FILE_BACKENDS = frozenset({"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"})
+
+
+def _check_picture_path(path):
+    """A ValueError or FileNotFoundError unless matplotlib can write a picture to ``path``."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    path = Path(path)
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lower().lstrip(".") not in formats:
+        raise ValueError(f"cannot write a picture to {str(path)!r}: its extension gives the format, one of "
+                         f"{', '.join('.' + f for f in sorted(formats))}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"no such directory: {str(path.parent)!r}")
+
+
 def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_nodes=MAX_NODES):
     """Draw the computational graph of ``f``, at the point ``at`` if one is given.
 
@@ -203,8 +220,10 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
     would not be readable.
     """
     import matplotlib
-    if path is not None and ax is None:
-        matplotlib.use("Agg", force=False)
+    if path is not None:
+        _check_picture_path(path)           # before drawing: a bad name costs nothing
+        if ax is None:
+            matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     import networkx as nx
 
@@ -257,7 +276,8 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
     pos = nx.multipartite_layout(G, subset_key=layers, align="horizontal")
 
     width = max(4.0, 1.6 * max(map(len, layers.values())))
-    if ax is None:
+    own_figure = ax is None
+    if own_figure:
         fig, ax = plt.subplots(figsize=(width, 1.5 + 1.3 * (max(layer.values()) + 1)))
     else:
         fig = ax.figure
@@ -292,5 +312,11 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
         warnings.simplefilter("ignore", UserWarning)
         fig.tight_layout()
     if path is not None:
-        fig.savefig(path, bbox_inches="tight")
+        try:
+            fig.savefig(path, bbox_inches="tight")
+        finally:
+            if own_figure and matplotlib.get_backend().lower() in _FILE_BACKENDS:
+                # saved (or not: a full disk), with no window to show it in: pyplot need not keep
+                # it (pictures drawn in a loop would pile up); the returned picture still holds it
+                plt.close(fig)
     return GraphPicture(labels, values, edges, paths, products, derivative, equation, fig, formulas)

@@ -89,6 +89,29 @@ def test_svg_output_and_errors(tmp_path):
     assert len(sd.show_graph(text, at={f"x{k}": 0.0 for k in range(80)}, max_nodes=300).values) == 239
 
 
+def test_pictures_saved_to_files_do_not_pile_up_in_pyplot(tmp_path):
+    import matplotlib
+    import matplotlib.pyplot as plt
+    assert matplotlib.get_backend().lower() == "agg"     # tests draw without a display
+    plt.close("all")
+    for k in range(25):                                 # pyplot warns past 20 open figures
+        pic = sd.show_graph(f"x*y + {k}", at={"x": 1, "y": 2}, path=tmp_path / f"g{k}.svg")
+    assert plt.get_fignums() == []
+    pic.figure.savefig(tmp_path / "again.png")          # the picture keeps its figure
+    assert (tmp_path / "again.png").stat().st_size > 0
+    # a name matplotlib cannot write is refused before anything is drawn
+    with pytest.raises(ValueError, match=r"cannot write a picture to '.*g\.txt': its extension gives the "
+                                         r"format, one of .*\.pdf, .*\.png, .*\.svg"):
+        sd.show_graph("x*y", path=tmp_path / "g.txt")
+    with pytest.raises(FileNotFoundError, match="no such directory: '.*missing'"):
+        sd.show_graph("x*y", path=tmp_path / "missing" / "g.svg")
+    assert plt.get_fignums() == []
+    fig, ax = plt.subplots()                            # a figure of the caller's is left open
+    sd.show_graph("x*y", ax=ax, path=tmp_path / "mine.svg")
+    assert plt.get_fignums() == [fig.number]
+    plt.close(fig)
+
+
 def test_graph_of_a_constant_and_of_a_variable_that_cancels(tmp_path):
     # a constant formula is one node (it was "max() arg is an empty sequence")
     pic = sd.show_graph("2", at={}, path=tmp_path / "two.svg")

@@ -3,6 +3,9 @@
 Every run checks a quick sample; `pytest -m fuzz` runs 10^4 examples per test.
 """
 
+import io
+import json
+import re
 import time
 from unittest import mock
 
@@ -15,6 +18,7 @@ from hypothesis import strategies as st
 import symdiff as sd
 from symdiff import printing
 from symdiff.api import build, compile_built
+from symdiff.cli import main
 from symdiff.compile import load_module
 from symdiff.lower import _Lowering
 from symdiff.numba_backend import module_source
@@ -272,3 +276,70 @@ def test_products_with_a_direction_agree_with_the_matrices(text, smooth, point, 
     assert _agree(_run("jvp", fs, wrt, *p, *v), J, v), (text, point, v)
     assert _agree(_run("vjp", fs, wrt, *p, *u[:2]), (J[0].T, J[1]), u[:2]), (text, point, u)
     assert _agree(_run("hvp", [smooth], wrt, *p, *v), H, v), (smooth, point, v)
+
+
+# -- the command line, with random arguments ------------------------------------------------
+_NAMES = st.sampled_from(["x", "y", "z", "a", "pi", "sin", "x0", "", " ", "1x", "t0", "f"])
+_VALUES = st.sampled_from(["1", "0", "-2.5", "pi/4", "1e400", "nan", "-inf", "", "x", "1/0", "sqrt(-1)",
+                           "2^1000", "atan2(1, 2)", "1e-320", "(", "log(0)", "True"])
+_AT = st.one_of(
+    st.lists(st.builds("{}{}{}".format, _NAMES, st.sampled_from(["=", "==", " = ", ""]), _VALUES),
+             max_size=4).map(",".join),
+    st.lists(st.sampled_from(["1", "-2.5", "pi/4", "0", "1e300", "nan"]), min_size=3, max_size=3)
+      .map(lambda vs: ",".join(f"{name}={v}" for name, v in zip("xyz", vs))))
+# the messages of Python's own errors: one of them on stderr means an internal error leaked out
+_PYTHON_INTERNALS = re.compile(r"object has no attribute|unhashable|not subscriptable|index out of range|"
+                               r"unsupported operand|NoneType|Traceback|positional argument|KeyError|"
+                               r"object is not|invalid literal|could not convert")
+
+
+@st.composite
+def _command_lines(draw, folder):
+    command = draw(st.sampled_from(["grad", "jacobian", "hessian", "diff", "source", "export", "compare",
+                                    "graph", "check"]))
+    formula = draw(st.one_of(formulas(smooth_only=False), TEXT,
+                             st.lists(formulas(smooth_only=False), min_size=1, max_size=3).map("; ".join)))
+    argv = [command, formula]
+    if command != "graph" and draw(st.booleans()):
+        argv += ["--wrt", ",".join(draw(st.lists(_NAMES, max_size=3)))]
+    if command in ("grad", "jacobian", "hessian", "check", "graph") and (command == "check" or draw(st.booleans())):
+        argv += ["--at", draw(_AT)]
+    if command in ("grad", "jacobian", "hessian", "source", "export", "compare") and draw(st.booleans()):
+        argv += ["--mode", draw(st.sampled_from(["auto", "forward", "reverse"]))]
+    if command in ("grad", "jacobian", "hessian", "source") and draw(st.booleans()):
+        argv += ["--backend", draw(st.sampled_from(["python", "cuda"]))]   # numba: slow to compile
+    if command in ("source", "export") and draw(st.booleans()):
+        argv += ["--kind", draw(st.sampled_from(["grad", "value_and_grad", "jacobian", "hessian", "jvp", "vjp",
+                                                 "hvp"]))]
+    if command == "diff" and draw(st.booleans()):
+        argv += ["--order", str(draw(st.integers(-1, 3)))]
+    if command in ("grad", "jacobian", "hessian") and draw(st.booleans()):
+        argv += ["--json"]
+    if command == "compare":
+        argv += ["--no-timing"]
+    if command == "graph":
+        argv += ["-o", str(folder / draw(st.sampled_from(["g.svg", "g.txt"])))]
+        if draw(st.booleans()):
+            argv += ["--highlight", draw(_NAMES)]
+    if command == "export":
+        argv += ["-o", str(folder / draw(st.sampled_from(["m.py", "m.txt", "1m.py"])))]
+    return argv
+
+
+@given(data=st.data())
+def test_the_command_line_answers_any_arguments_with_a_result_or_a_short_error(data, tmp_path_factory):
+    argv = data.draw(_command_lines(tmp_path_factory.mktemp("cli")))
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        status = main(argv, out=out, err=err, stdin=io.StringIO(""))
+    except SystemExit as exit_:         # argparse's own usage errors
+        status = exit_.code
+    message = err.getvalue()
+    assert status in (0, 1, 2), (argv, status, message)       # 1: check found a mismatch
+    assert not _PYTHON_INTERNALS.search(message), (argv, message)
+    if status == 2 and message:
+        assert message.startswith(("symdiff: error: ", "usage: ")), (argv, message)
+    if status == 0:
+        assert not message and (out.getvalue().strip() or argv[0] in ("export", "graph")), argv
+        if "--json" in argv:
+            json.loads(out.getvalue(), parse_constant=lambda c: pytest.fail(f"non-standard JSON {c}"))
