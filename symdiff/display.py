@@ -12,6 +12,7 @@ the graph out in layers; no system binary is needed.
 
 import itertools
 import math
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,10 +221,10 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
     would not be readable.
     """
     import matplotlib
-    if path is not None:
+    if isinstance(path, (str, os.PathLike)):
         _check_picture_path(path)           # before drawing: a bad name costs nothing
-        if ax is None:
-            matplotlib.use("Agg", force=False)
+    if path is not None and ax is None:
+        matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     import networkx as nx
 

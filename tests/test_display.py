@@ -1,5 +1,7 @@
 """Pictures and notebook views, rendered to files and checked."""
 
+import io
+
 import matplotlib
 import numpy as np
 import pytest
@@ -97,6 +99,9 @@ def test_pictures_saved_to_files_do_not_pile_up_in_pyplot(tmp_path):
     for k in range(25):                                 # pyplot warns past 20 open figures
         pic = sd.show_graph(f"x*y + {k}", at={"x": 1, "y": 2}, path=tmp_path / f"g{k}.svg")
     assert plt.get_fignums() == []
+    picture = io.BytesIO()                              # a file object, as savefig takes (PNG)
+    sd.show_graph("x*y", path=picture)
+    assert picture.getvalue().startswith(b"\x89PNG")
     pic.figure.savefig(tmp_path / "again.png")          # the picture keeps its figure
     assert (tmp_path / "again.png").stat().st_size > 0
     # a name matplotlib cannot write is refused before anything is drawn
