@@ -50,8 +50,8 @@ def _spellings(dialect):
 def statement(ins, dialect, spellings=None):
     """One line of code for instruction ``ins``."""
     args = [operand(a) for a in ins.args]
-    if ins.op == "pow" and isinstance(ins.args[0], float) and ins.args[0] < 0:
-        args[0] = f"({args[0]})"       # -2.0 ** x would mean -(2.0 ** x)
+    if ins.op == "pow" and args[0].startswith("-"):
+        args[0] = f"({args[0]})"       # -2.0 ** x would mean -(2.0 ** x); -0.0 ** 0 would be -1.0
     if ins.op == "neg" and args[0].startswith("-"):
         args[0] = f"({args[0]})"
     spelling = (spellings or _spellings(dialect))[ins.op]

@@ -73,6 +73,12 @@ def test_golden_sigmoid_reuses_its_output():
 def test_negative_constant_base_is_parenthesised():
     src = function_text("grad", ["(-2)^x"], ["x"], "reverse")
     assert "(-2.0) ** x" in src
+    # negative zero too (ceil(-0.5) folds to it): -0.0 ** x is -(0.0 ** x), -1 at x = 0
+    src = function_text("value_and_grad", ["ceil(-0.5)^x"], ["x"], "reverse")
+    assert "(-0.0) ** x" in src
+    for backend in ("python", "numba"):
+        value, (slope,) = sd.value_and_grad("ceil(-0.5)^x", backend=backend)(x=0.0)
+        assert value == 1.0 and slope == -np.inf       # (-0)^0 = 1, times log(-0) = -inf (IEEE)
 
 
 _SCRIPT = textwrap.dedent('''
