@@ -23,7 +23,7 @@ from . import printing
 from .checkpoint import checkpoint as checkpoint_program
 from .compile import load_module
 from .forward import directional, tangents
-from .graph import Graph
+from .graph import Graph, highest_id
 from .lower import input_identifiers, lower
 from .ops import RESERVED_NAMES, numpy_sources_for
 from .parse import parse_to_graph
@@ -291,7 +291,7 @@ def derivative_nodes(graph, roots, wrt_nodes, mode, ranks=None):
         return tangents(graph, roots, wrt_nodes, cache, ranks)
     # one reverse sweep a row, each over its own cone: a sparse Jacobian's rows cost their
     # nonzeros, not the graph times the number of inputs
-    active = graph.depends_on(range(max(roots, default=-1) + 1), wrt_nodes)
+    active = graph.depends_on(range(highest_id(roots) + 1), wrt_nodes)
     column = {x: j for j, x in enumerate(wrt_nodes)}
     found = {}
     for i, root in enumerate(roots):

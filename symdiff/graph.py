@@ -56,6 +56,12 @@ def exact_number(value):
     raise TypeError(f"not a real number: {value!r}")
 
 
+def highest_id(nodes):
+    """The highest node id among ``nodes`` (None, a zero, is skipped); -1 for none.  Ids are
+    topological, so the walks down from a set of outputs start here."""
+    return max((v for v in nodes if v is not None), default=-1)
+
+
 def sympy_number(value):
     if isinstance(value, int):
         return sympy.Integer(value)

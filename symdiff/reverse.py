@@ -10,6 +10,7 @@ Only nodes on a path from a ``wrt`` input to the output take part.
 from collections import defaultdict
 
 from .forward import partials_of
+from .graph import highest_id
 
 
 def adjoints(g, output, wrt, cache=None):
@@ -22,8 +23,7 @@ def cotangents(g, outputs, seeds, wrt, cache=None):
     adjoint that ``outputs[i]`` starts with (a symbol, ``f_bar``).  Returns ``[adjoint of x
     for x in wrt]``, None for a zero: the vector-Jacobian product u^T J, whatever the number
     of outputs."""
-    top = max((o for o in outputs if o is not None), default=-1)
-    adjoint = sweep(g, outputs, seeds, g.depends_on(range(top + 1), wrt), set(wrt), cache)
+    adjoint = sweep(g, outputs, seeds, g.depends_on(range(highest_id(outputs) + 1), wrt), set(wrt), cache)
     return [adjoint.get(x) for x in wrt]
 
 
@@ -37,8 +37,7 @@ def sweep(g, outputs, seeds, active, wanted, cache=None):
     # Jacobian costs its nonzeros, not the graph), else every id below the highest output
     # (a node no output reaches never receives a term: skipped at once, no walk to find it)
     order = g.small_cone(outputs)
-    nodes = reversed(order) if order is not None else \
-        range(max((o for o in outputs if o is not None), default=-1), -1, -1)
+    nodes = reversed(order) if order is not None else range(highest_id(outputs), -1, -1)
     first_new = len(g)
     kinds, args, hints = g.kind, g.args, g.hints
     add, mul = g.add, g.mul

@@ -101,14 +101,14 @@ def test_forward_and_reverse_agree_and_the_numba_tape_agrees(text, point):
     vf, gf = forward(**args)
     vr, gr = reverse(**args)
     assert _close(vf, vr) and _close_where_finite(gf, gr), (text, point, gf, gr)
-    # the numba backend's tape form runs any program without compiling it.  lgamma and
-    # digamma are scipy's on the python backend and symdiff's own in numba: a few ulps
-    # apart, which the formula around them can amplify (sin(digamma(-0.996)): 3e-12)
-    # limit=-1: every program as a tape, an empty one too (a constant formula's): its straight-
-    # line module would be compiled by numba, a second and ~0.3 MB of JIT code numba never
-    # frees, for each (a 10^4-example run grew to 2.3 GB, and its garbage collections to seconds)
+    # the numba backend's tape form runs any program without compiling it.  limit=-1: every
+    # program as a tape, an empty one too (a constant formula's): its straight-line module
+    # would be compiled by numba, a second and ~0.3 MB of JIT code numba never frees, for each
+    # (a 10^4-example run grew to 2.3 GB, and its garbage collections to seconds)
     taped = load_module(module_source(reverse.program, standalone=False, limit=-1))
     out = taped.value_and_grad_array(*[args[s.name] for s in reverse.inputs])
+    # lgamma and digamma are scipy's on the python backend and symdiff's own in numba: a few
+    # ulps apart, which the formula around them can amplify (sin(digamma(-0.996)): 3e-12)
     rtol = 1e-9 if "gamma" in text else 1e-12
     assert _close(out[0], vr, rtol=rtol) and _close(out[1:], gr, rtol=rtol), (text, point)
 
