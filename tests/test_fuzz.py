@@ -114,6 +114,7 @@ def test_forward_and_reverse_agree_and_the_numba_tape_agrees(text, point):
 
 
 @given(formulas(smooth_only=False), POINTS)
+@example("((z / z) / sin(pi))", {"x": 0.0, "y": 0.0, "z": 0.1953125})     # path sum 8.0 of an exact 0
 def test_graph_picture_path_sums_are_the_gradient(text, point):
     # show_graph's numbers: the sum over paths of products of edge partials, per variable
     from symdiff.display import _path_sum, graph_partials, graph_values
@@ -122,11 +123,19 @@ def test_graph_picture_path_sums_are_the_gradient(text, point):
     _, edges = graph_values(g, nodes, partials, {name: point[name] for name in variables})
     reverse = sd.grad(text, mode="reverse", backend="python")
     gradient = reverse(**_inputs(reverse, point))
-    path_sums = []
-    for s in reverse.inputs:
+    magnitudes = {edge: abs(d) for edge, d in edges.items()}
+    for s, d in zip(reverse.inputs, gradient):
         source = next((v for v in nodes if g.kind[v] == "Symbol" and g.data[v] == s), None)
-        path_sums.append(0.0 if source is None else _path_sum(nodes, edges, source, root))
-    assert _close_where_finite(np.array(path_sums), gradient), (text, point, path_sums, gradient)
+        if source is None:
+            assert d == 0.0 or not np.isfinite(d), (text, point, s, d)
+            continue
+        path_sum = _path_sum(nodes, edges, source, root)
+        if not (np.isfinite(path_sum) and np.isfinite(d)):
+            continue        # at a singular point the two sums may meet inf and nan differently
+        # a sum's rounding error is bounded by the sum of its terms' magnitudes: an exact zero
+        # made of 1e16-sized terms ((z/z)/sin(pi), sin(pi) = 1.2e-16) may round to 8 either way
+        scale = max(1.0, _path_sum(nodes, magnitudes, source, root))
+        assert abs(path_sum - d) <= 1e-9 * scale, (text, point, s, path_sum, d)
 
 
 @given(formulas(smooth_only=True), POINTS)
