@@ -144,9 +144,10 @@ def _steps_both_ways(fn, point, step):
     for start in range(0, len(columns), batch):
         stop = min(start + batch, len(columns))
         points = np.tile(base, (2 * (stop - start), 1))
-        for r, j in enumerate(range(start, stop)):
-            points[2 * r, columns[j]] += h[j]
-            points[2 * r + 1, columns[j]] -= h[j]
+        with np.errstate(invalid="ignore", over="ignore"):      # x = inf: h = inf, inf - inf = nan
+            for r, j in enumerate(range(start, stop)):
+                points[2 * r, columns[j]] += h[j]
+                points[2 * r + 1, columns[j]] -= h[j]
         values = fn(*points.T)[0]
         up[start:stop], down[start:stop] = values[0::2], values[1::2]
     return up, down, h

@@ -109,6 +109,17 @@ def test_check_grad_at_a_kink_says_so():
     assert str(sd.check_grad("2", at={})) == "no variables: nothing to check"
 
 
+def test_check_grad_at_infinity_reports_without_a_numpy_warning():
+    # the step at x = inf is inf, and inf - inf is nan: that is the report's "not finite a step
+    # away", not a RuntimeWarning printed under the table (found by the command-line fuzz)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check = sd.check_grad("x^2", at={"x": np.inf})
+    assert not check.ok and np.isnan(check.numeric[0])
+    assert "the central difference is not finite for d/dx" in str(check)
+
+
 def test_scaling_study_arguments_are_checked():
     with pytest.raises(ValueError, match="ns must be positive integers"):
         sd.scaling_study(ns=(0,), ms=(1,))        # was a ParseError of the generated formula
