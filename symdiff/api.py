@@ -26,7 +26,7 @@ from .forward import directional, tangents
 from .graph import Graph, highest_id
 from .lower import input_identifiers, lower
 from .ops import RESERVED_NAMES, numpy_sources_for
-from .parse import parse_to_graph
+from .parse import ParseError, parse_to_graph
 from .program import check
 from .reverse import adjoints, cotangents, sweep
 
@@ -206,11 +206,30 @@ class Problem:
 
 def prepare(formulas, wrt):
     graph = Graph()
-    roots = [formula_node(graph, f) for f in formulas]
+    roots = []
+    for k, f in enumerate(formulas):
+        try:
+            roots.append(formula_node(graph, f))
+        except (TypeError, ValueError) as e:
+            if len(formulas) == 1:
+                raise
+            raise _in_formula(e, k, len(formulas)) from None
     # the variables the formulas mention, even one that folding removed: the gradient of
     # "x - x" is 0 with respect to x, which is still an input
     wrt_syms, inputs = resolve_variables(graph.symbols(), wrt)
     return Problem(graph, roots, wrt_syms, inputs, [formula_text(f) for f in formulas])
+
+
+def _in_formula(error, k, count):
+    """``error`` about formula ``k`` of ``count``, saying which one it is: the formula at
+    fault is not always the one a message shows (an empty one shows nothing)."""
+    where = f"formula {k + 1} of {count}"
+    if isinstance(error, ParseError):
+        reason = f"{where} is empty" if error.reason == "the formula is empty" else f"{where}: {error.reason}"
+        return ParseError(reason, error.text, error.position, formula_index=k)
+    if type(error) in (TypeError, ValueError):
+        return type(error)(f"{where}: {error}")
+    return error
 
 
 # -- the cost model ------------------------------------------------------------------

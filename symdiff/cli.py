@@ -103,6 +103,18 @@ def _formulas(args, several):
     return [f.strip() for f in args.formula.split(";")] if several else [args.formula]
 
 
+def _in_whole_text(error, text):
+    """A ParseError in one of the formulas that ``_formulas`` split off ``text``, pointing
+    into ``text`` as typed (the caret under the ';' that ends an unfinished formula)."""
+    k = error.formula_index
+    pieces = text.split(";") if k is not None and isinstance(text, str) else []
+    if k is None or k >= len(pieces) or pieces[k].strip() != error.text:
+        return error
+    start = sum(len(piece) + 1 for piece in pieces[:k])
+    lead = len(pieces[k]) - len(pieces[k].lstrip())
+    return ParseError(error.reason, text, start + lead + error.position, k)
+
+
 def _read_formula(text, stdin):
     """The formula itself, read from a file for ``@path`` and from ``stdin`` for ``-``."""
     if text == "-":
@@ -431,7 +443,7 @@ def main(argv=None, out=None, err=None, stdin=None):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141      # 128 + SIGPIPE, what a shell reports for a tool killed by it
     except ParseError as e:
-        print(f"symdiff: error: {e}", file=err)
+        print(f"symdiff: error: {_in_whole_text(e, getattr(args, 'formula', None))}", file=err)
         return 2
     except (UsageError, ValueError, TypeError, NotImplementedError, OSError, RuntimeError) as e:
         print(f"symdiff: error: {e}", file=err)

@@ -24,13 +24,17 @@ class ParseError(ValueError):
 
     ``.position`` is the 1-based character position of the problem, ``.reason``
     says what is wrong, and ``str(error)`` shows the text with a caret under
-    that position.
+    that position.  Where several formulas were given (a Jacobian),
+    ``.formula_index`` is the 0-based index of the one at fault, ``.text`` and
+    ``.position`` are within it, and the reason starts "formula 2 of 3"; else
+    ``.formula_index`` is None.
     """
 
-    def __init__(self, reason, text, position):
+    def __init__(self, reason, text, position, formula_index=None):
         self.reason = reason
         self.text = text
         self.position = position
+        self.formula_index = formula_index
         super().__init__(self._message())
 
     def _message(self):

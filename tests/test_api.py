@@ -303,8 +303,20 @@ def test_build_errors():
         sd.grad(["x*y", "y"], backend="python")
     with pytest.raises(ValueError, match="'sin' is a function or constant"):
         sd.grad("x", wrt=["sin"], backend="python")
-    with pytest.raises(sd.ParseError):
+    with pytest.raises(sd.ParseError) as caught:
         sd.grad("x +* y", backend="python")
+    assert caught.value.formula_index is None and caught.value.position == 4
+    # among several formulas, the error says which one is at fault
+    with pytest.raises(sd.ParseError, match=r"^formula 2 of 3: unknown function 'foo' \(at position 3\)") as caught:
+        sd.jacobian(["x", "y*foo(x)", "x*y"], backend="python")
+    assert (caught.value.formula_index, caught.value.position, caught.value.text) == (1, 3, "y*foo(x)")
+    with pytest.raises(sd.ParseError, match="^formula 1 of 2 is empty"):
+        sd.jacobian(["  ", "x"], backend="python")
+    with pytest.raises(TypeError, match="^formula 2 of 2: a formula must be a str or a SymPy expression, not NoneType"):
+        sd.jacobian(["x", None], backend="python")
+    with pytest.raises(ValueError, match="^formula 2 of 2: symdiff cannot differentiate a SymPy Piecewise"):
+        t = sympy.Symbol("t")
+        sd.jacobian(["t", sympy.Piecewise((t, t > 0), (0, True))], backend="python")
     with pytest.raises(TypeError, match="must be a str or a SymPy expression"):
         sd.grad(3j, backend="python")
     with pytest.raises(TypeError, match="not function; symdiff differentiates formulas, not Python functions"):

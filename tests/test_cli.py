@@ -122,6 +122,21 @@ def test_bad_formula_is_a_short_error_with_a_caret():
                                      "  (a+b))*2", "       ^"]
 
 
+def test_a_bad_formula_among_several_is_named_and_pointed_at_in_the_whole_text():
+    # the caret goes under the spot in the text as typed, not in the piece split off at ';'
+    r = run("jacobian", "x*y;  y+;sin(x)", "--at", "x=1,y=2")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines() == [
+        "symdiff: error: formula 2 of 3: expected a number, a name or '(' but found the end of "
+        "the formula (at position 9)", "  x*y;  y+;sin(x)", "          ^"]
+    # an empty formula shows nothing of its own: the message says which one it is
+    r = run("jacobian", "x;;y", "--at", "x=1,y=2")
+    assert r.stderr.splitlines() == ["symdiff: error: formula 2 of 3 is empty (at position 3)", "  x;;y", "    ^"]
+    r = run("source", "x; foo(y)", "--kind", "jacobian")
+    assert r.stderr.splitlines() == ["symdiff: error: formula 2 of 2: unknown function 'foo' (at position 4)",
+                                     "  x; foo(y)", "     ^"]
+
+
 def test_bad_point_and_missing_values_are_short_errors():
     r = run("grad", "a*b", "--at", "a=1,b=x")
     assert r.returncode == 2 and "'x' is not a number" in r.stderr and "Traceback" not in r.stderr
