@@ -155,15 +155,19 @@ def _trim_once(directory):
 def write_atomic(path, text):
     """Write ``text`` to ``path`` so that readers see the old file or the whole new one."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.chmod(tmp, 0o666 & ~_umask())       # mkstemp makes 0600; a module is readable by all
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as e:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.errno is not None:
+            # the error of writing path itself, not of the temporary file beside it
+            raise OSError(e.errno, e.strerror, str(path)) from None
         raise
 
 

@@ -40,9 +40,11 @@ def export(fn, path):
     if path.suffix != ".py":
         raise ValueError(f"export writes a Python module: {str(path)!r} should end in .py")
     stem = path.stem
-    if not stem.isidentifier() or keyword.iskeyword(stem):
-        raise ValueError(f"{path.name!r} is not importable: the file name must be a Python identifier, "
-                         "not a keyword")
+    if not stem.isidentifier():
+        raise ValueError(f"{path.name!r} is not importable: {stem!r} must be a Python identifier "
+                         "(letters, digits and '_', not starting with a digit)")
+    if keyword.iskeyword(stem):
+        raise ValueError(f"{path.name!r} is not importable: {stem!r} is a Python keyword")
     if stem in _SHADOWED:
         raise ValueError(f"{path.name!r} would shadow the module {stem!r} for code next to it"
                          f"{' (the exported module imports it)' if stem in _IMPORTED else ''}; "

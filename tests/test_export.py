@@ -99,10 +99,16 @@ def test_export_errors(tmp_path):
     g = sd.grad("x^2", backend="python")
     with pytest.raises(ValueError, match="should end in .py"):
         sd.export(g, tmp_path / "grad.txt")
-    with pytest.raises(ValueError, match="must be a Python identifier"):
+    with pytest.raises(ValueError, match=r"'my-grad' must be a Python identifier \(letters, digits and '_'"):
         sd.export(g, tmp_path / "my-grad.py")
-    with pytest.raises(ValueError, match="not a keyword"):
+    with pytest.raises(ValueError, match="'class' is a Python keyword"):
         sd.export(g, tmp_path / "class.py")
+    # a failed write names the file asked for, not the temporary file written beside it first
+    (tmp_path / "taken.py").mkdir()
+    with pytest.raises(OSError) as caught:
+        sd.export(g, tmp_path / "taken.py")
+    assert caught.value.filename == str(tmp_path / "taken.py") and ".tmp" not in str(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.py"]      # nothing left behind
     # next to an exported numpy.py, `import numpy` (the module's own included) finds the export
     with pytest.raises(ValueError, match=r"would shadow the module 'numpy' .*\(the exported module imports it\)"):
         sd.export(g, tmp_path / "numpy.py")
