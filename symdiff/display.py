@@ -42,7 +42,7 @@ class GraphPicture:
     edges: dict           # (argument, user) -> local partial derivative value ({} without a point)
     paths: list           # highlighted paths: lists of nodes, input first
     path_products: list   # product of edge derivatives along each path (as formulas without a point)
-    derivative: float     # d output / d highlighted input (the sum over all paths; None without a point)
+    derivative: float     # d output / d highlighted input (the sum over all paths; None without a point or a highlight)
     equation: str         # e.g. "∂f/∂b = 1·2 + 1·3 = 5", or "∂f/∂b = (b + 1) + (a + b)"
     figure: object = None
     partials: dict = None  # (argument, user) -> the local partial as a formula, e.g. "b + 1"
@@ -236,7 +236,7 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
     for arg, v in partials:
         users.setdefault(arg, []).append(v)
 
-    paths, products, equation, derivative = [], [], "", None if at is None else math.nan
+    paths, products, equation, derivative = [], [], "", None
     if highlight is not None:
         source = next((v for v in nodes if g.kind[v] == "Symbol" and g.data[v].name == highlight), None)
         if source is None and highlight not in (s.name for s in g.symbols()):

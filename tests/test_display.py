@@ -33,6 +33,10 @@ def test_colah_graph_edges_values_and_path_sum(tmp_path):
     # the highlighted paths are drawn in red: some pixels are strongly red
     red = (image[..., 0] > 0.7) & (image[..., 1] < 0.3) & (image[..., 2] < 0.3)
     assert red.sum() > 100
+    # at the point with no input highlighted: values and partials, and no derivative (not a nan)
+    pic = sd.show_graph("(a + b) * (b + 1)", at={"a": 2, "b": 1})
+    assert sorted(pic.edges.values()) == [1.0, 1.0, 1.0, 2.0, 3.0]
+    assert pic.derivative is None and pic.paths == [] and pic.equation == ""
 
 
 def test_path_sum_equals_the_gradient():
