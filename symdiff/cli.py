@@ -190,11 +190,63 @@ def _print_json(fn, at, out, **results):
 PYTHON_STATEMENTS = 20_000
 
 
+class _CompileNotice:
+    """Says once, on a terminal's stderr, that numba has started compiling.
+
+    The first run of a large formula compiles numba's tape executor (9 s on 2 cores) and
+    would be silent all that time.  Numba announces each compile it does through its event
+    API ("numba:compile"), and loading machine code from its on-disk cache is no compile, so
+    a later run says nothing.  Not on a pipe or a file, where no one watches (as git shows
+    progress only on a terminal), and armed only by the commands about to use numba: the
+    python backend does not import it.
+    """
+
+    TEXT = "symdiff: numba is compiling (the machine code is cached for later runs) ..."
+
+    def __init__(self, err):
+        isatty = getattr(err, "isatty", None)
+        self.err = err if isatty is not None and isatty() else None
+        self.listener = None
+
+    def arm(self):
+        if self.err is None or self.listener is not None:
+            return
+        from numba.core import event
+        notice = self
+
+        class Listener(event.Listener):
+            def on_start(self, _event):
+                if notice.err is not None:
+                    print(notice.TEXT, file=notice.err, flush=True)
+                    notice.err = None
+
+            def on_end(self, _event):
+                pass
+
+        self.listener = Listener()
+        event.register("numba:compile", self.listener)
+
+    def close(self):
+        if self.listener is not None:
+            from numba.core import event
+            event.unregister("numba:compile", self.listener)
+            self.listener = None
+
+
+def _numba_ahead(args):
+    """The command is about to use numba: arm the compile notice (see _CompileNotice)."""
+    notice = getattr(args, "compile_notice", None)
+    if notice is not None:
+        notice.arm()
+
+
 def _compiled(kind, formulas, args):
     """The function of ``kind``, on ``--backend`` if given: else python, or numba's tape for a
     program longer than PYTHON_STATEMENTS (the output names the backend that ran)."""
     built = api.build(kind, formulas, _wrt(args.wrt), args.mode)
     backend = args.backend or ("python" if len(built.program.body) <= PYTHON_STATEMENTS else "numba")
+    if backend != "python":
+        _numba_ahead(args)
     return api.compile_built(built, backend)
 
 
@@ -282,6 +334,8 @@ def cmd_source(args, out):
         from .cuda_backend import module_source
         out.write(module_source(built.program))
         return
+    if args.backend != "python":
+        _numba_ahead(args)      # a long program is encoded as a tape, by numba code
     fn = api.compile_built(built, args.backend)
     out.write(fn.source)
 
@@ -290,6 +344,7 @@ def cmd_export(args, out):
     from .export import export
     built = api.build(args.kind, _formulas(args, args.kind in api.SEVERAL_FORMULAS), _wrt(args.wrt), args.mode,
                       sparse=args.sparse)
+    _numba_ahead(args)          # a long program is encoded as a tape, by numba code
     path = export(built, args.output)
     print(f"wrote {path} ({built.kind}, {built.how} mode, "
           f"{printing.plural(len(built.program.body), 'statement')}; "
@@ -299,6 +354,8 @@ def cmd_export(args, out):
 def cmd_compare(args, out):
     from .compare import compare
     formulas = _formulas(args, several=True)
+    if args.backend != "python" and not args.no_timing:
+        _numba_ahead(args)
     report = compare(formulas if len(formulas) > 1 else formulas[0], wrt=_wrt(args.wrt),
                      backend=args.backend, measure=not args.no_timing)
     print(report, file=out)
@@ -432,6 +489,7 @@ def main(argv=None, out=None, err=None, stdin=None):
     if not getattr(args, "run", None):
         parser.print_help(out)
         return 2
+    args.compile_notice = notice = _CompileNotice(err)
     try:
         if hasattr(args, "formula"):
             args.formula = _read_formula(args.formula, stdin or sys.stdin)
@@ -448,6 +506,8 @@ def main(argv=None, out=None, err=None, stdin=None):
     except (UsageError, ValueError, TypeError, NotImplementedError, OSError, RuntimeError) as e:
         print(f"symdiff: error: {e}", file=err)
         return 2
+    finally:
+        notice.close()
     return status or 0
 
 

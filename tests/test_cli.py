@@ -137,6 +137,50 @@ def test_a_bad_formula_among_several_is_named_and_pointed_at_in_the_whole_text()
                                      "  x; foo(y)", "     ^"]
 
 
+def _on_a_terminal(argv, env):
+    """Run ``argv`` with stderr on a pseudo-terminal, as a user at a shell sees it: (stdout, stderr)."""
+    master, slave = os.openpty()
+    try:
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=slave, env=env, text=True, timeout=600)
+    finally:
+        os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:         # EIO: the terminal's other end is closed and everything read
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    return r.stdout, seen.decode().replace("\r\n", "\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_a_terminal_is_told_when_numba_compiles_and_nothing_else_is(tmp_path):
+    from symdiff.cli import _CompileNotice
+    env = dict(os.environ, SYMDIFF_CACHE_DIR=str(tmp_path))        # no generated module cached yet
+    grad = [sys.executable, "-m", "symdiff.cli", "grad", "x*sin(y) + 0.375", "--at", "x=2,y=0",
+            "--backend", "numba"]
+    # the first run compiles the formula's module: the terminal is told once, before the result
+    stdout, stderr = _on_a_terminal(grad, env)
+    assert stderr == _CompileNotice.TEXT + "\n"
+    assert stdout.splitlines()[:3] == ["f(x=2, y=0) = 0.375", "df/dx = 0", "df/dy = 2"]
+    # the next run loads the machine code from numba's cache: no compile, nothing said
+    stdout, stderr = _on_a_terminal(grad, env)
+    assert stderr == "" and "df/dy = 2" in stdout
+    # a pipe is told nothing, even while numba compiles (a new formula)
+    r = subprocess.run(grad[:4] + ["x*sin(y) + 0.625"] + grad[5:], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and r.stderr == "" and "f(x=2, y=0) = 0.625" in r.stdout
+    # the python backend does not even import numba to listen
+    probe = ("import sys; from symdiff import cli; "
+             "cli.main(['grad', 'x^2', '--at', 'x=3']); print('numba' in sys.modules)")
+    stdout, stderr = _on_a_terminal([sys.executable, "-c", probe], env)
+    assert stderr == "" and stdout.splitlines() == ["f(x=3) = 9", "df/dx = 6", "(forward mode, python backend)",
+                                                    "False"]
+
+
 def test_bad_point_and_missing_values_are_short_errors():
     r = run("grad", "a*b", "--at", "a=1,b=x")
     assert r.returncode == 2 and "'x' is not a number" in r.stderr and "Traceback" not in r.stderr
