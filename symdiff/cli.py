@@ -500,6 +500,10 @@ def main(argv=None, out=None, err=None, stdin=None):
         if out is sys.stdout:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141      # 128 + SIGPIPE, what a shell reports for a tool killed by it
+    except KeyboardInterrupt:
+        # Ctrl-C, perhaps in the middle of numba's compiler: stop as other Unix tools do,
+        # without a traceback of wherever the interrupt landed
+        return 130      # 128 + SIGINT
     except ParseError as e:
         print(f"symdiff: error: {_in_whole_text(e, getattr(args, 'formula', None))}", file=err)
         return 2

@@ -137,6 +137,18 @@ def test_a_bad_formula_among_several_is_named_and_pointed_at_in_the_whole_text()
                                      "  x; foo(y)", "     ^"]
 
 
+def test_ctrl_c_stops_quietly_with_status_130():
+    import signal
+    import time
+    # waiting for a formula on stdin, the user thinks better of it
+    p = subprocess.Popen([sys.executable, "-m", "symdiff.cli", "grad", "-", "--at", "x=1"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)               # past the imports (0.6 s here), blocked reading stdin
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=60)
+    assert (p.returncode, stdout, stderr) == (130, "", "")
+
+
 def _on_a_terminal(argv, env):
     """Run ``argv`` with stderr on a pseudo-terminal, as a user at a shell sees it: (stdout, stderr)."""
     master, slave = os.openpty()
