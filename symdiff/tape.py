@@ -21,9 +21,7 @@ the same ones the straight-line numba code uses, so both give the same
 numbers.
 """
 
-import base64
 import functools
-import zlib
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
@@ -274,9 +272,8 @@ def array_literal(name, values, dtype):
         stored = "<f8"
     else:
         stored = "<i4" if values.size == 0 or (values.min() >= -2**31 and values.max() < 2**31) else "<i8"
-    data = base64.b64encode(zlib.compress(values.astype(stored).tobytes(), 1)).decode("ascii")
-    return (f'{name} = np.frombuffer(zlib.decompress(base64.b64decode("{data}")), '
-            f'dtype="{stored}").astype(np.{dtype})')
+    return f'{name} = np.frombuffer({printing.packed_bytes(values.astype(stored).tobytes())}, ' \
+           f'dtype="{stored}").astype(np.{dtype})'
 
 
 def module_functions(program, tape):

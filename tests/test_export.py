@@ -148,6 +148,27 @@ def test_module_names_its_inputs_and_outputs_for_code_that_maps_them(tmp_path):
     assert "24 inputs, in the order of INPUTS" in doc
 
 
+def test_a_wide_dense_jacobian_module_packs_its_labels_and_reads_them_back():
+    # 40 x 41 = 1,640 entries, past NAMES_WRITTEN_OUT: OUTPUTS is packed, and the module
+    # gives the same labels and values (a dense 3,000 x 3,001 one took 55 s as a literal)
+    from symdiff.compile import load_module
+    from symdiff.numba_backend import module_source
+    names = [f"x{i}" for i in range(41)]
+    fn = sd.jacobian([f"x{i}*sin(x{i + 1})" for i in range(40)], wrt=names, backend="python")
+    source = module_source(fn.program, standalone=False)
+    assert "OUTPUTS = tuple(zlib.decompress(" in source and "INPUTS = (\n    'x0', 'x1'," in source
+    module = load_module(source)
+    assert module.INPUTS == tuple(names)            # 41 names: written out
+    assert module.OUTPUTS == tuple(f"df{i}/dx{j}" for i in range(40) for j in range(41))
+    x = np.linspace(0.0, 1.0, 41)
+    got = module.jacobian_array(*x).reshape(40, 41)
+    # by hand: d/dx_i of x_i sin(x_{i+1}) is sin(x_{i+1}), d/dx_{i+1} is x_i cos(x_{i+1}), the rest 0
+    want = np.zeros((40, 41))
+    i = np.arange(40)
+    want[i, i], want[i, i + 1] = np.sin(x[1:]), x[:-1] * np.cos(x[1:])
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+
+
 def test_names_literal_wraps_and_reads_back():
     import ast
 
@@ -157,3 +178,17 @@ def test_names_literal_wraps_and_reads_back():
     assert max(len(line) for line in source.splitlines()) <= 96
     assert ast.literal_eval(source.split("=", 1)[1].strip()) == tuple(labels)
     assert names_literal("INPUTS", ["a"]) == "INPUTS = ('a',)"
+    # past NAMES_WRITTEN_OUT names, the tuple is packed: one line, the same names back
+    import base64
+    import zlib
+
+    from symdiff.printing import NAMES_WRITTEN_OUT
+    many = [f"df{i % 7}/dx{i}" for i in range(NAMES_WRITTEN_OUT)] + ["d\u03b1/dy", "d z/d w", ""]
+    source = names_literal("OUTPUTS", many)
+    assert "\n" not in source and len(source) < 20 * len(many)
+    namespace = {"base64": base64, "zlib": zlib}
+    exec(source, namespace)         # our own generated line, as the module runs it
+    assert namespace["OUTPUTS"] == tuple(many)
+    # a name holding the separator (a SymPy symbol may) is written out instead
+    odd = many[:-1] + ["a\0b"]
+    assert ast.literal_eval(names_literal("OUTPUTS", odd).split("=", 1)[1].strip()) == tuple(odd)
