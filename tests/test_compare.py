@@ -106,6 +106,13 @@ def test_check_grad_at_a_kink_says_so():
     assert "f has a kink or a jump in x here: the one-sided differences are 0 (left) and 1 (right)" in str(check)
     # a smooth function that fails for another reason gets no such line
     assert "kink" not in str(sd.check_grad("x^2", at={"x": 1.0}, tolerance=1e-30))
+    # nor one whose differences in x are rounding noise: f near 2e9 moves by a few ulps over
+    # the step, the one-sided differences come out 1.07 and 0.95 (d/dx is 1), and the report
+    # says the difference cannot resolve d/dx, not that f has a kink there
+    check = sd.check_grad("1e9*z^2 + x", at={"x": 0.7, "z": 0.9})
+    left, right = check.one_sided[0]
+    assert abs(left - right) > 0.1 and check.rounding[0] > 0.1 and check.reverse.tolist() == [1.0, 1.8e9]
+    assert "cannot resolve d/dx here" in str(check) and "kink" not in str(check)
     assert str(sd.check_grad("2", at={})) == "no variables: nothing to check"
 
 
