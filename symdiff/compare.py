@@ -161,6 +161,8 @@ def _format_seconds(s):
 
 
 _MEASURE_VALUES = 2_000_000    # most float64s one timed batch holds, inputs and outputs (16 MB)
+_MEASURE_SECONDS = 0.1         # about how long one timed batch runs, at most
+_PROBE = 16                    # points of the warm-up call, which also sizes the timed batch
 
 
 def _measure(built, backend, samples, repeats=3):
@@ -170,7 +172,19 @@ def _measure(built, backend, samples, repeats=3):
     samples = max(1, min(samples, _MEASURE_VALUES // max(1, len(built.program.outputs) + len(fn.inputs))))
     rng = np.random.default_rng(0)
     args = [rng.uniform(0.5, 1.5, size=samples) for _ in fn.inputs]
-    fn(*args)                                      # compile / warm up
+    probe = [a[:_PROBE] for a in args]
+    fn(*probe)                                     # compile / warm up
+    if backend != "python":
+        # compiled, a long program is timed on as many points as run in about _MEASURE_SECONDS
+        # (at 10,000 points a sin/exp chain 100,000 deep took 160 s to time), which a call on
+        # the warm-up's few points tells: compiled code costs the same per point at any batch
+        # size, where each numpy operation of the python backend costs microseconds per call
+        start = time.perf_counter()
+        fn(*probe)
+        per_point = (time.perf_counter() - start) / min(samples, _PROBE)
+        if per_point * samples > _MEASURE_SECONDS:
+            samples = max(1, int(_MEASURE_SECONDS / per_point))
+            args = [a[:samples] for a in args]
     best = math.inf
     for _ in range(repeats):
         start = time.perf_counter()

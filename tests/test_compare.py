@@ -198,10 +198,22 @@ def test_timing_a_large_jacobian_takes_fewer_points(monkeypatch):
     monkeypatch.setattr(compare_module, "compile_built", recording)
     report = sd.compare(rosenbrock(3000), backend="python")
     assert report.forward.seconds > 0 and report.reverse.seconds > 0
-    assert set(sizes) == {2_000_000 // (3000 + 3000)}
+    # per mode: a warm-up on 16 points, then three timed calls
+    assert sizes == [16] + [2_000_000 // (3000 + 3000)] * 3 + [16] + [333] * 3
     sizes.clear()
     small = sd.compare("x*y", backend="python", samples=500)      # a small one: as asked
-    assert small.forward.seconds > 0 and set(sizes) == {500}
+    assert small.forward.seconds > 0 and sizes == ([16] + [500] * 3) * 2
+    # compiled, a program too long to time on all the points in _MEASURE_SECONDS is timed on
+    # as many as fit, which a second call on the warm-up's points tells (here: any program)
+    sizes.clear()
+    monkeypatch.setattr(compare_module, "_MEASURE_SECONDS", 1e-12)
+    short = sd.compare("x*sin(y)", backend="numba", samples=500)
+    assert short.forward.seconds > 0 and sizes == ([16, 16] + [1] * 3) * 2
+    # the python backend is timed on every point asked for: its cost per point falls with the
+    # batch (each numpy operation costs microseconds per call), so a few points would mislead
+    sizes.clear()
+    sd.compare("x*sin(y)", backend="python", samples=500)
+    assert sizes == ([16] + [500] * 3) * 2
 
 
 def test_report_plot(tmp_path):
