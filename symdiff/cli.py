@@ -167,7 +167,9 @@ def _evaluate(fn, args):
 
 
 def _point_text(at):
-    return ", ".join(f"{k}={_number(v)}" for k, v in at.items())
+    """The point for a heading: in full up to 8 values, else the first 8 and the count (a
+    point of 10^5 values made the first line of a gradient 1.2 MB long; --json gives it all)."""
+    return printing.listing([f"{k}={_number(v)}" for k, v in at.items()])
 
 
 def _json_number(x):

@@ -244,6 +244,13 @@ def test_formula_from_a_file_or_standard_input(tmp_path):
                        input="(a+b)*(b+1)\n", capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[:3] == ["f(a=2, b=1) = 6", "df/da = 2", "df/db = 5"]
+    # a heading shows a long point by its first values and the count, not 5,000 of them on a line
+    r = run("grad", f"@{path}", "--at", ",".join(f"x{i}=1" for i in range(5000)))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "f(x0=1, x1=1, x2=1, x3=1, x4=1, x5=1, x6=1, x7=1, ... (5000 in all)) = 0"
+    # Rosenbrock's minimum; d/dx0 = -400 x0 (x1 - x0^2) - 2 (1 - x0) is -0 - 0 = -0 in IEEE arithmetic
+    assert len(lines) == 5002 and lines[1:3] == ["df/dx0    = -0", "df/dx1    = 0"]
     r = run("export", f"@{path}", "-o", str(tmp_path / "rosenbrock_grad.py"))
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(f"wrote {tmp_path / 'rosenbrock_grad.py'} (grad, reverse mode, ")
