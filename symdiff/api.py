@@ -1055,6 +1055,22 @@ def diff(f, *wrt):
     return g.to_sympy([d])[0]
 
 
+def diff_each(f, names, order=1):
+    """``[diff(f, x, order) for x in names]``, from one graph: the formula is parsed once and
+    its first derivatives come from one reverse sweep (the command line's ``symdiff diff``
+    of a formula in 10^4 variables parsed it 10^4 times: hours, where this takes seconds)."""
+    g = Graph()
+    root = formula_node(g, f)
+    free = g.symbols()
+    unique = list(dict.fromkeys(names))        # a name may come twice, as in diff(f, x) twice
+    symbol = dict(zip(unique, resolve_variables(free, unique)[0])) if unique else {}
+    nodes = [g.symbol(symbol[x]) for x in names]
+    derivatives = adjoints(g, root, nodes) if order else [root] * len(nodes)
+    for _ in range(order - 1):
+        derivatives = [None if d is None else adjoints(g, d, [x])[0] for d, x in zip(derivatives, nodes)]
+    return g.to_sympy(derivatives)     # one walk for all: each alone walks the graph below it
+
+
 def _diff_variables(wrt):
     """diff's variables, each count expanded: ("x", 2, "y") -> ["x", "x", "y"]."""
     variables = []

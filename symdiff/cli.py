@@ -326,8 +326,8 @@ def cmd_diff(args, out):
     if not wrt:
         print("0 (the formula mentions no variable)", file=out)
     power = "" if args.order == 1 else str(args.order)
-    for name in wrt:
-        print(f"d{power}/d{name}{power}: {api.diff(args.formula, name, args.order)}", file=out)
+    for name, derivative in zip(wrt, api.diff_each(args.formula, wrt, args.order)):
+        print(f"d{power}/d{name}{power}: {derivative}", file=out)
 
 
 def cmd_source(args, out):

@@ -372,6 +372,24 @@ def test_diff_takes_variables_and_counts_as_sympy_does():
         sd.diff("x*y")
 
 
+def test_diff_each_is_diff_for_every_variable_from_one_graph():
+    from symdiff.api import diff_each
+    from symdiff.examples import rosenbrock
+    x, y = sympy.symbols("x y")
+    f = "x^3*y^2 + exp(x*y) - x"
+    # the same expressions as diff one variable at a time (a name twice, one the formula lacks)
+    for order in (0, 1, 2, 3):
+        names = ["y", "x", "q", "y"]
+        assert [str(d) for d in diff_each(f, names, order)] == [str(sd.diff(f, n, order)) for n in names]
+    # and SymPy's own diff, by hand for one: d2/dx2 = 6 x y^2 + y^2 exp(x y)
+    assert diff_each(f, ["x"], 2) == [6 * x * y ** 2 + y ** 2 * sympy.exp(x * y)]
+    g = sd.parse(rosenbrock(30))
+    names = sorted(g.free_symbols, key=lambda s: s.name)
+    for name, d in zip(names, diff_each(rosenbrock(30), names)):
+        assert sympy.expand(d - sympy.diff(g, name)) == 0
+    assert diff_each("3", ["x"], 2) == [0] and diff_each("x", []) == []
+
+
 def test_diff_without_a_variable_takes_the_only_one():
     # as sympy.diff does: one variable is the one meant; a constant's derivative is 0
     x = sympy.Symbol("x")
