@@ -12,6 +12,7 @@ import itertools
 import math
 import numbers
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -456,6 +457,21 @@ def _directional_outputs(kind, g, roots, xs, mode, direction_nodes, ranks, names
             [f"Hv_{name}" for name in names])
 
 
+#: A dense Jacobian or Hessian of more entries than this is built with a warning: each entry,
+#: zeros too, is an output of the program, about 200 bytes while it is built (a dense
+#: 3,000 x 3,000 Hessian peaked at 1.9 GB), so 10^8 of them do not fit a machine of 24 GB.
+DENSE_WARNING_ENTRIES = 10_000_000
+
+
+def _warn_dense(kind, shape, nonzeros):
+    rows, cols = shape
+    warnings.warn(f"symdiff: a dense {rows:,} x {cols:,} {'Hessian' if kind == 'hessian' else 'Jacobian'} "
+                  f"has {rows * cols:,} entries, {nonzeros:,} of them not structurally zero; built dense, every "
+                  f"entry costs about 200 bytes and some time (about {rows * cols * 200 / 1e9:.0f} GB here). "
+                  "sparse=True builds and returns the nonzeros alone (symdiff export: --sparse)",
+                  stacklevel=7)       # the caller of sd.jacobian / sd.hessian (_entry, build, _build ...)
+
+
 def _matrix_outputs(kind, g, roots, xs, mode, sparse, ranks, names):
     """(output nodes, labels, blocks, sparsity) of a gradient, Jacobian or Hessian."""
     n = len(xs)
@@ -466,6 +482,8 @@ def _matrix_outputs(kind, g, roots, xs, mode, sparse, ranks, names):
     else:
         entries = derivative_nodes(g, roots, xs, mode, ranks)
         shape = (len(roots), n)
+    if not sparse and kind in ("jacobian", "hessian") and shape[0] * shape[1] > DENSE_WARNING_ENTRIES:
+        _warn_dense(kind, shape, len(entries))
     if sparse:
         pattern = sorted(entries)
         outputs = [entries[k] for k in pattern]

@@ -118,3 +118,23 @@ def test_an_exported_sparse_hessian_carries_its_pattern(tmp_path):
     rebuilt = scipy.sparse.csr_matrix((values, (module.SPARSE_ROWS, module.SPARSE_COLS)), shape=module.SPARSE_SHAPE)
     np.testing.assert_array_equal(rebuilt.toarray(), H(**point).toarray())
     assert "import symdiff" not in path.read_text() and "from symdiff" not in path.read_text()
+
+
+def test_a_huge_dense_matrix_is_built_with_a_warning_that_points_to_sparse(monkeypatch):
+    import importlib
+    import warnings
+    api = importlib.import_module("symdiff.api")
+    monkeypatch.setattr(api, "DENSE_WARNING_ENTRIES", 8)      # stands for 10^7: 9 entries is "huge"
+    with pytest.warns(UserWarning, match=r"a dense 3 x 3 Hessian has 9 entries, 6 of them not structurally "
+                                         r"zero; .* sparse=True builds and returns the nonzeros alone") as caught:
+        H = sd.hessian("x*y*z", backend="python")
+    assert caught[0].filename == __file__           # the user's call, not symdiff's insides
+    # built all the same: by hand, d2(xyz)/dxdy = z, and the diagonal is 0
+    np.testing.assert_array_equal(H(x=1.0, y=2.0, z=3.0), [[0, 3, 2], [3, 0, 1], [2, 1, 0]])
+    with pytest.warns(UserWarning, match="a dense 3 x 3 Jacobian has 9 entries, 3 of them"):
+        sd.jacobian(["x", "y", "z"], backend="python")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # within the limit, sparse, or a gradient: silent
+        sd.hessian("x*y*z", backend="python", sparse=True)
+        sd.jacobian(["x*y", "z"], backend="python")
+        sd.grad(" + ".join(f"x{i}" for i in range(20)), backend="python")
