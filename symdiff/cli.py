@@ -20,6 +20,7 @@ import json
 import math
 import os
 import sys
+import warnings
 
 from . import api, printing
 from .display import MAX_NODES
@@ -492,6 +493,24 @@ def main(argv=None, out=None, err=None, stdin=None):
         parser.print_help(out)
         return 2
     args.compile_notice = notice = _CompileNotice(err)
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_printer(err, warnings.showwarning)
+        return _run(args, out, err, stdin, notice)
+
+
+def _warning_printer(err, default):
+    """symdiff's own warnings as one line each, ``symdiff: warning: ...``, as its errors are
+    (not Python's ``path:line: RuntimeWarning: ...`` and the source line); others as before."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = str(message)
+        if text.startswith("symdiff: "):
+            print(f"symdiff: warning: {text.removeprefix('symdiff: ')}", file=err)
+        else:
+            default(message, category, filename, lineno, file, line)
+    return show
+
+
+def _run(args, out, err, stdin, notice):
     try:
         if hasattr(args, "formula"):
             args.formula = _read_formula(args.formula, stdin or sys.stdin)

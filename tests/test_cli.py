@@ -149,6 +149,14 @@ def test_a_bad_formula_among_several_is_named_and_pointed_at_in_the_whole_text()
                                      "  x; foo(y)", "     ^"]
 
 
+def test_symdiff_warnings_are_one_line_like_its_errors(tmp_path):
+    env = dict(os.environ, SYMDIFF_CACHE_DIR=str(tmp_path), SYMDIFF_CACHE_MAX_MB="abc")
+    r = subprocess.run([sys.executable, "-m", "symdiff.cli", "grad", "x^2", "--at", "x=3"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and r.stdout.splitlines()[:2] == ["f(x=3) = 9", "df/dx = 6"]
+    assert r.stderr == "symdiff: warning: SYMDIFF_CACHE_MAX_MB='abc' is not a number of megabytes; using 1000\n"
+
+
 def test_ctrl_c_stops_quietly_with_status_130():
     import signal
     import time
