@@ -816,6 +816,12 @@ def _python_kernel(module, kind, n_outputs):
 FREE_AFTER_LINES = 100
 
 
+def frees_temporaries(program):
+    """Whether the python backend's function of ``program`` deletes each temporary after its
+    last use (then it holds ``program.peak_live()`` values at once, else every one)."""
+    return len(program.body) > FREE_AFTER_LINES
+
+
 def compile_built(built, backend, parallel=False):
     _check_backend(backend)
     if backend == "numba":
@@ -834,7 +840,7 @@ def compile_built(built, backend, parallel=False):
         source = printing.module_source(
             f"symdiff-generated {built.kind} (python backend).\n\n{built.program.title}",
             numpy_sources_for(built.program) + [printing.function_source(
-                built.program, "numpy", free=len(built.program.body) > FREE_AFTER_LINES)])
+                built.program, "numpy", free=frees_temporaries(built.program))])
         module = load_module(source)
         kernel = _python_kernel(module, built.kind, len(built.program.outputs))
     scalar = None if backend == "cuda" else _scalar_entry(module, built.program.name, backend)

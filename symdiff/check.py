@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .api import FREE_AFTER_LINES, point_values, value_and_grad
+from .api import frees_temporaries, point_values, value_and_grad
 from .printing import listing
 
 
@@ -144,7 +144,7 @@ def _values_held(program):
     """Most values the python backend's function of ``program`` holds at once: every
     temporary, or where it deletes each after its last use (a long program), the most
     alive at once (a tenth of the lines for a Rosenbrock gradient)."""
-    if len(program.body) > FREE_AFTER_LINES:
+    if frees_temporaries(program):
         return max(1, program.peak_live())
     return max(1, len(program.body))
 
