@@ -101,20 +101,32 @@ def _euler_hint(missing):
     return "; e is a variable here: Euler's number is E, as in E^x or exp(x)" if "e" in missing else ""
 
 
-def point_values(at, names, where):
+def _variables_text(names, unmentioned, wrt):
+    """``names`` for a message: "the formula's variables: x, y", and "; --wrt adds z" for
+    names that only wrt gives (the formula does not mention them)."""
+    extra = set(unmentioned)
+    own = [name for name in names if name not in extra]
+    text = f"the formula's variables: {printing.listing(own)}" if own else "the formula has no variables"
+    if extra:
+        text += f"; {wrt} adds {printing.listing([name for name in names if name in extra])}"
+    return text
+
+
+def point_values(at, names, where, unmentioned=()):
     """The values the dict ``at`` gives the variables ``names``, as floats, in that order.
 
     A TypeError unless ``at`` gives exactly those variables, each a real
     number.  ``where`` starts the message: ``"show_graph: at="`` in the
     library, ``"--at"`` on the command line.  A value for a name the formula
     does not have is an error, not ignored: it is usually a typo for one that
-    is missing.
+    is missing.  ``unmentioned``: the names among ``names`` that only wrt
+    gives (``Problem.unmentioned``), which the message lists apart from the
+    formula's own.
     """
     if not isinstance(at, dict):
         raise TypeError(f"{where} must be a dict of variable values, e.g. {{'x': 1.0}}, "
                         f"not a {type(at).__name__}")
-    variables = (f"the formula's variables: {printing.listing(names)}" if names
-                 else "the formula has no variables")
+    variables = _variables_text(names, unmentioned, "--wrt" if where.startswith("--") else "wrt")
     missing = [name for name in names if name not in at]
     if missing:
         raise TypeError(f"{where} needs a value for {printing.listing(map(repr, missing))} ({variables})"
@@ -195,6 +207,7 @@ class Problem:
     wrt: list            # SymPy symbols
     inputs: list         # SymPy symbols, call order
     texts: list
+    unmentioned: tuple = ()   # wrt symbols no formula mentions (inputs all the same)
 
     @property
     def wrt_nodes(self):
@@ -217,8 +230,11 @@ def prepare(formulas, wrt):
             raise _in_formula(e, k, len(formulas)) from None
     # the variables the formulas mention, even one that folding removed: the gradient of
     # "x - x" is 0 with respect to x, which is still an input
-    wrt_syms, inputs = resolve_variables(graph.symbols(), wrt)
-    return Problem(graph, roots, wrt_syms, inputs, [formula_text(f) for f in formulas])
+    free = graph.symbols()
+    wrt_syms, inputs = resolve_variables(free, wrt)
+    mentioned = set(free)
+    return Problem(graph, roots, wrt_syms, inputs, [formula_text(f) for f in formulas],
+                   tuple(s for s in wrt_syms if s not in mentioned))
 
 
 def _in_formula(error, k, count):
@@ -588,6 +604,7 @@ class CompiledFunction:
         self.program = built.program
         self.inputs = tuple(built.problem.inputs)
         self.wrt = tuple(built.problem.wrt)
+        self._unmentioned = tuple(s.name for s in built.problem.unmentioned)
         self.mode = built.mode
         self.backend = backend
         self.source = source

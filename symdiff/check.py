@@ -117,7 +117,7 @@ def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6):
     modes = {mode: value_and_grad(f, wrt=wrt, mode=mode, backend="python") for mode in ("forward", "reverse")}
     fn = modes["reverse"]
     names = [s.name for s in fn.inputs]
-    point = dict(zip(names, point_values({} if at is None else at, names, "check_grad: at=")))
+    point = dict(zip(names, point_values({} if at is None else at, names, "check_grad: at=", fn._unmentioned)))
     forward = modes["forward"](**point)[1]
     value, reverse = fn(**point)
     up, down, h = _steps_both_ways(fn, point, step)

@@ -153,7 +153,7 @@ def _point(args):
     them on as a dict: the messages then say --at, not the library's at=)."""
     at = _parse_at(args.at or "")
     problem = api.prepare([args.formula], _wrt(getattr(args, "wrt", None)))
-    api.point_values(at, [s.name for s in problem.inputs], "--at")
+    api.point_values(at, [s.name for s in problem.inputs], "--at", [s.name for s in problem.unmentioned])
     return at
 
 
@@ -164,7 +164,7 @@ def _number(x):
 def _evaluate(fn, args):
     """``fn`` at the ``--at`` point (checked against its inputs): (result, the point)."""
     at = _parse_at(args.at or "")
-    return fn(*api.point_values(at, [s.name for s in fn.inputs], "--at")), at
+    return fn(*api.point_values(at, [s.name for s in fn.inputs], "--at", fn._unmentioned)), at
 
 
 def _point_text(at):

@@ -231,6 +231,19 @@ def test_bad_point_and_missing_values_are_short_errors():
                                                            "(the formula has no variables)")
 
 
+def test_a_wrt_variable_the_formula_lacks_is_listed_as_added_by_wrt():
+    # z is an input (its derivative is 0), but not one of the formula's variables
+    r = run("grad", "x*y", "--wrt", "x,z", "--at", "x=1,y=2")
+    assert r.returncode == 2 and r.stderr.strip() == ("symdiff: error: --at needs a value for 'z' "
+                                                      "(the formula's variables: x, y; --wrt adds z)")
+    r = run("check", "x*y", "--wrt", "x,z", "--at", "x=1,y=2,z=3,q=1")
+    assert r.returncode == 2 and r.stderr.strip() == ("symdiff: error: --at gives 'q', which is not a variable "
+                                                      "of the formula (the formula's variables: x, y; --wrt adds z)")
+    r = run("grad", "x*y", "--wrt", "x,z", "--at", "x=1,y=2,z=3")
+    assert r.returncode == 0 and r.stdout.splitlines()[1:4] == ["df/dx = 2", "df/dz = 0",
+                                                                "(reverse mode, python backend)"]
+
+
 def test_grad_of_a_constant_says_there_is_nothing_to_differentiate():
     r = run("grad", "2^3")
     assert r.returncode == 0, r.stderr

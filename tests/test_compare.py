@@ -266,6 +266,11 @@ def test_check_grad_agrees_and_reports():
     with pytest.raises(TypeError, match=r"gives 'z', which is not a variable of the formula "
                                         r"\(the formula's variables: x, y\)"):
         sd.check_grad("x*y", at={"x": 1, "y": 2, "z": 3})
+    # z named in wrt only: an input, listed apart from the formula's own variables
+    with pytest.raises(TypeError, match=r"needs a value for 'z' \(the formula's variables: x, y; wrt adds z\)"):
+        sd.check_grad("x*y", wrt=["x", "z"], at={"x": 1, "y": 2})
+    check = sd.check_grad("x*y", wrt=["x", "z"], at={"x": 1, "y": 2, "z": 3})
+    assert check.ok and check.reverse.tolist() == [2.0, 0.0]
 
 
 def test_check_grad_steps_every_variable_in_batches(monkeypatch):
