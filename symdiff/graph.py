@@ -385,6 +385,10 @@ class Graph:
         kind, args, data = self.kind, self.args, self.data
         built = {}
         constant = {}        # node -> True when it has no symbols
+        # constants holding a power too big to fold (see pow): each such power is an
+        # UnevaluatedExpr, which SymPy's arithmetic, printers and diff treat as opaque;
+        # a bare unevaluated 9^(9^9) is worked out exactly around x^(9^(9^9) - 1) (hours)
+        huge = set()
         for v in self.reachable(roots):
             k = kind[v]
             constant[v] = k != "Symbol" and all(constant[a] for a in args[v])
@@ -395,6 +399,11 @@ class Graph:
                 built[v] = data[v]
                 continue
             xs = [built[a] for a in args[v]]
+            if constant[v] and (huge and any(a in huge for a in args[v]) or k == "Pow" and self._unfolded(v)):
+                huge.add(v)
+                if k == "Pow":
+                    built[v] = sympy.UnevaluatedExpr(sympy.Pow(*xs, evaluate=False))
+                    continue
             if k == "Add":
                 built[v] = sympy.Add(*xs)
             elif k == "Mul":
@@ -408,6 +417,17 @@ class Graph:
             else:
                 built[v] = data[v](*xs)
         return [sympy.Integer(0) if r is None else built[r] for r in roots]
+
+    def _unfolded(self, v):
+        """Whether node ``v`` is a power of numbers that ``pow`` left unfolded as too big
+        (an exact 2^65536 has 19,729 digits; 9^(9^9) has 370 million)."""
+        kind, data = self.kind, self.data
+        base, exponent = self.args[v]
+        if kind[base] != "Number" or kind[exponent] != "Number":
+            return False
+        b, c = data[base], data[exponent]
+        return (isinstance(b, (int, Fraction)) and isinstance(c, (int, Fraction))
+                and _power_bits(b, c) > _MAX_FOLDED_BITS)
 
     def from_sympy(self, expr, substitutions=None):
         """Intern a SymPy expression (iteratively); returns its node.
@@ -440,6 +460,8 @@ class Graph:
         raise ValueError(f"symdiff works with real numbers; cannot use {e!r} ({type(e).__name__})")
 
     def _node_of(self, e, xs):
+        if isinstance(e, sympy.UnevaluatedExpr):        # as to_sympy wraps a huge power
+            return xs[0]
         if isinstance(e, sympy.Add):
             return self.add(*xs)
         if isinstance(e, sympy.Mul):
@@ -456,7 +478,7 @@ class Graph:
 def _check_differentiable(e):
     """Raise a ValueError naming ``e`` unless it is a node symdiff can hold (checked for the
     node itself, before its arguments, so the message names what the user wrote)."""
-    if isinstance(e, (sympy.Add, sympy.Mul, sympy.Pow)) or type(e) in KIND_OF_SYMPY:
+    if isinstance(e, (sympy.Add, sympy.Mul, sympy.Pow, sympy.UnevaluatedExpr)) or type(e) in KIND_OF_SYMPY:
         return
     name = type(e).__name__
     if isinstance(e, sympy.core.function.AppliedUndef):

@@ -166,6 +166,30 @@ def test_huge_powers_neither_hang_nor_crash():
     assert value == float("inf") and gradient[0] == float("inf")
 
 
+def test_derivatives_through_huge_powers_come_back_as_sympy_quickly():
+    # d/dx x^N = N*x^(N-1) with N = 9^(9^9): SymPy, left to evaluate N - 1 exactly around
+    # x^(N - 1), ran for hours (2^(2^65536) can never be written out); symdiff hands it
+    # N as an UnevaluatedExpr, which SymPy's arithmetic, printers and diff leave alone
+    x, y = sympy.symbols("x y")
+    n = sympy.UnevaluatedExpr(sympy.Pow(9, 387420489, evaluate=False))
+    d = sd.diff("x^9^9^9 * y", "x")
+    assert d == y * n * x ** (n - 1)                                   # worked by hand
+    assert str(d) == "y*9**387420489*x**(-1 + 9**387420489)"
+    assert "9^{387420489}" in sympy.latex(d)
+    # the expression goes back in: symdiff's second derivative is SymPy's, with N a symbol
+    big = sympy.Symbol("N")
+    second = sd.diff(d, "x").subs(n, big)
+    assert sympy.simplify(second - sympy.diff(d.subs(n, big), x)) == 0
+    assert second == y * big * (big - 1) * x ** (big - 2)
+    tower = sd.diff("x^2^2^2^2^2^2", "x")                              # N = 2^(2^65536)
+    assert str(tower) == "2**(2**65536)*x**(-1 + 2**(2**65536))"
+    # a notebook shows the formula and its derivatives as LaTeX
+    view = sd.grad("x^9^9^9 * y", backend="python")._repr_markdown_()
+    assert "x^{9^{387420489}}" in view and "9^{387420489} x^{-1 + 9^{387420489}}" in view
+    # in float64 N is inf: at x = 1, N*1^(N-1) = inf
+    assert sd.grad("x^9^9^9", backend="python")(x=1.0).tolist() == [float("inf")]
+
+
 def test_error_in_a_long_line_shows_the_part_around_it():
     text = " + ".join(f"x{i}" for i in range(20_000)) + " + )"
     with pytest.raises(sd.ParseError) as info:
