@@ -29,6 +29,12 @@ LEAF_KINDS = frozenset({"Symbol", "Number", "NumberSymbol"})
 
 
 _MAX_FOLDED_BITS = 4096       # fold 2^64 exactly; leave 9^9^9 as a power
+_SHALLOW = 100               # a RecursionError in SymPy below this depth is not about depth
+_MAX_EXACT_GAMMA = 100        # lgamma(100) and digamma(100) are exact; digamma(1000) is left unevaluated
+#: graph kinds that SymPy evaluates exactly at whole and half-whole numbers
+_EXACT_AT_WHOLE = frozenset({"gamma", "loggamma", "polygamma"})
+
+
 
 
 def _power_bits(base, exponent):
@@ -369,9 +375,12 @@ class Graph:
             return self._to_sympy(roots)
         except RecursionError:
             depth = self.depth([r for r in roots if r is not None])
-            raise ValueError(f"this expression is {depth} levels deep, too deep for a SymPy expression "
-                             "(SymPy's algorithms recurse); symdiff's grad, jacobian, hessian and "
-                             "generated source handle it: use those") from None
+            why = (f"this expression is {depth} levels deep, too deep for a SymPy expression "
+                   "(SymPy's algorithms recurse)" if depth > _SHALLOW else
+                   f"SymPy ran out of recursion building this expression ({depth} levels deep: "
+                   "working out some constant in it)")
+            raise ValueError(why + "; symdiff's grad, jacobian, hessian and generated source "
+                             "handle it: use those") from None
 
     def depth(self, roots):
         """Levels of the deepest root: leaves are 0 (a loop over ids, no recursion)."""
@@ -387,7 +396,9 @@ class Graph:
         constant = {}        # node -> True when it has no symbols
         # constants holding a power too big to fold (see pow): each such power is an
         # UnevaluatedExpr, which SymPy's arithmetic, printers and diff treat as opaque;
-        # a bare unevaluated 9^(9^9) is worked out exactly around x^(9^(9^9) - 1) (hours)
+        # a bare unevaluated 9^(9^9) is worked out exactly around x^(9^(9^9) - 1) (hours).
+        # Functions of them, and the gamma family far out on the whole numbers, are built
+        # unevaluated: max((1/3)^5000, 7^-10000) is not comparable, digamma(10^5) takes hours
         huge = set()
         for v in self.reachable(roots):
             k = kind[v]
@@ -399,11 +410,21 @@ class Graph:
                 built[v] = data[v]
                 continue
             xs = [built[a] for a in args[v]]
-            if constant[v] and (huge and any(a in huge for a in args[v]) or k == "Pow" and self._unfolded(v)):
+            if constant[v] and (huge and any(a in huge for a in args[v]) or k == "Pow" and self._unfolded(v)
+                                or k in _EXACT_AT_WHOLE and self._far_whole(args[v][-1])):
                 huge.add(v)
                 if k == "Pow":
                     built[v] = sympy.UnevaluatedExpr(sympy.Pow(*xs, evaluate=False))
                     continue
+                if k != "Add" and k != "Mul":       # (evalf still works these out)
+                    built[v] = self._sympy_call(v, xs, evaluate=False)
+                    continue
+            if k == "Heaviside" and not constant[v]:
+                # SymPy's Heaviside asks for im(arg), expanding y^300 as (re + i*im)^300
+                # (seconds; y^1001, hours); symdiff's symbols are not declared real, so
+                # evaluating it could not decide a sign anyway
+                built[v] = sympy.Heaviside(*xs, evaluate=False)
+                continue
             if k == "Add":
                 built[v] = sympy.Add(*xs)
             elif k == "Mul":
@@ -412,11 +433,20 @@ class Graph:
                 # a constant to a constant power is left unevaluated: SymPy would
                 # expand 9^(9^9) exactly, 370 million digits
                 built[v] = sympy.Pow(*xs, evaluate=not constant[v])
-            elif k in OPS:
-                built[v] = OPS[k].sympy(*xs)
             else:
-                built[v] = data[v](*xs)
+                built[v] = self._sympy_call(v, xs)
         return [sympy.Integer(0) if r is None else built[r] for r in roots]
+
+    def _sympy_call(self, v, xs, **options):
+        """SymPy's function of node ``v``'s kind (not Add, Mul or Pow) at ``xs``."""
+        return (OPS[self.kind[v]].sympy if self.kind[v] in OPS else self.data[v])(*xs, **options)
+
+    def _far_whole(self, v):
+        """Whether node ``v`` is a rational number where SymPy would work the gamma family
+        out exactly: digamma(1000) is a fraction of 400 digits, lgamma(10^4) a string of
+        35,000 and digamma(10^5) does not finish."""
+        return self.kind[v] == "Number" and isinstance(self.data[v], (int, Fraction)) \
+            and abs(self.data[v]) > _MAX_EXACT_GAMMA
 
     def _unfolded(self, v):
         """Whether node ``v`` is a power of numbers that ``pow`` left unfolded as too big

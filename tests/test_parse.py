@@ -1,9 +1,11 @@
 """The parser: the language of DESIGN.md, precise errors, and never executing anything."""
 
+import signal
 import string
 
 import numpy as np
 import pytest
+import scipy.special
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -188,6 +190,44 @@ def test_derivatives_through_huge_powers_come_back_as_sympy_quickly():
     assert "x^{9^{387420489}}" in view and "9^{387420489} x^{-1 + 9^{387420489}}" in view
     # in float64 N is inf: at x = 1, N*1^(N-1) = inf
     assert sd.grad("x^9^9^9", backend="python")(x=1.0).tolist() == [float("inf")]
+
+
+@pytest.mark.parametrize("text, want", [
+    # SymPy works the gamma family out exactly at whole numbers: digamma(10^5) ran for
+    # hours, lgamma(10^4) raised int's 4300-digit limit, lgamma(10^400) a RecursionError
+    ("digamma(10^5)*x", "polygamma(0, 100000)"),
+    ("lgamma(10^4)*x", "loggamma(10000)"),
+    ("lgamma(10^400)*x", f"loggamma({10**400})"),
+    ("digamma(10001/2)*x", "polygamma(0, 10001/2)"),
+    # SymPy's Max raised 'not comparable' on an unfolded power
+    ("max((1/3)^5000, 1/7^10000)*x", "Max((1/3)**5000, (7**10000)**(-1))"),
+    # SymPy's Heaviside expanded im(y^300) as (re + i*im)^300 (seconds; y^1001, hours)
+    ("heaviside(y^300)*x", "Heaviside(y**300)"),
+    ("atan(heaviside(y^10^400))*x", f"atan(Heaviside(y**{10**400}))"),
+], ids=lambda case: case if case.endswith("*x") else "")
+def test_derivatives_with_constants_sympy_would_work_out_come_back_quickly(text, want):
+    def hang(*_):
+        raise TimeoutError(f"sd.diff({text!r}) took over 20 s")
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(20)                          # each took well under 0.1 s when written
+    try:
+        d = sd.diff(text, "x")
+    except TimeoutError as hung:                 # (pytest cannot render SymPy's deep frames)
+        pytest.fail(str(hung), pytrace=False)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert str(d) == want
+
+
+def test_gamma_constants_left_unevaluated_still_give_numbers():
+    # scipy as the oracle: evalf works the unevaluated constant out
+    assert float(sd.diff("digamma(1000)*x", "x").evalf()) == pytest.approx(scipy.special.digamma(1000.0), rel=1e-14)
+    assert float(sd.diff("lgamma(10^4)*x", "x").evalf()) == pytest.approx(scipy.special.gammaln(1e4), rel=1e-14)
+    assert sd.diff("digamma(100)*x", "x") == sympy.polygamma(0, 100)        # small ones stay exact
+    g = sd.grad("digamma(10^5)*x + lgamma(10^4)*x^2", backend="python")
+    assert g(x=0.5).tolist() == pytest.approx([scipy.special.digamma(1e5) + scipy.special.gammaln(1e4)],
+                                             rel=1e-14)
 
 
 def test_error_in_a_long_line_shows_the_part_around_it():
