@@ -31,7 +31,7 @@ class sigmoid(sympy.Function):
         return 1 / (1 + sympy.exp(-x))
 
     def _eval_evalf(self, prec):
-        return self.rewrite(sympy.exp)._eval_evalf(prec)
+        return self.rewrite(sympy.exp, deep=False)._eval_evalf(prec)
 
     def _latex(self, printer):
         return r"\sigma\left(%s\right)" % printer._print(self.args[0])
@@ -58,7 +58,7 @@ class relu(sympy.Function):
         return sympy.Max(x, 0)
 
     def _eval_evalf(self, prec):
-        return self.rewrite(sympy.Max)._eval_evalf(prec)
+        return self.rewrite(sympy.Max, deep=False)._eval_evalf(prec)
 
 
 class leaky_relu(sympy.Function):
@@ -80,7 +80,7 @@ class leaky_relu(sympy.Function):
         return sympy.Piecewise((x, x > 0), (slope * x, True))
 
     def _eval_evalf(self, prec):
-        return self.rewrite(sympy.Piecewise)._eval_evalf(prec)
+        return self.rewrite(sympy.Piecewise, deep=False)._eval_evalf(prec)
 
 
 class softplus(sympy.Function):
@@ -104,4 +104,4 @@ class softplus(sympy.Function):
         return sympy.log(1 + sympy.exp(x))
 
     def _eval_evalf(self, prec):
-        return self.rewrite(sympy.exp)._eval_evalf(prec)
+        return self.rewrite(sympy.exp, deep=False)._eval_evalf(prec)

@@ -68,6 +68,39 @@ def highest_id(nodes):
     return max((v for v in nodes if v is not None), default=-1)
 
 
+def _far_whole(e):
+    """Whether SymPy expression ``e`` is a rational number where SymPy would work the gamma
+    family out exactly: digamma(1000) is a fraction of 400 digits, lgamma(10^4) a string
+    of 35,000 and digamma(10^5) does not finish."""
+    return isinstance(e, sympy.Rational) and abs(e) > _MAX_EXACT_GAMMA
+
+
+#: what SymPy raises when its evaluation meets a constant it cannot handle
+_SYMPY_FAILURES = (ValueError, TypeError, OverflowError, AttributeError, ZeroDivisionError)
+_WITHOUT_SYMPY = ("symdiff's grad, jacobian, hessian and generated source do not need SymPy: "
+                  "use those")
+
+
+class _NoSympyForm(ValueError):
+    """A SymPy form that cannot be built, said in symdiff's words."""
+
+
+def _never_real(e):
+    """Whether SymPy knows ``e`` is not real (asking can itself fail on complex constants)."""
+    try:
+        return e.is_extended_real is False
+    except _SYMPY_FAILURES:
+        return True
+
+
+def _rational_size(value):
+    """The larger of |numerator| and denominator of an int or Fraction (0 for a float)."""
+    if isinstance(value, (int, Fraction)):
+        value = Fraction(value)
+        return max(abs(value.numerator), value.denominator)
+    return 0
+
+
 def sympy_number(value):
     if isinstance(value, int):
         return sympy.Integer(value)
@@ -373,14 +406,19 @@ class Graph:
         """
         try:
             return self._to_sympy(roots)
+        except _NoSympyForm as e:
+            raise ValueError(str(e)) from None
+        except _SYMPY_FAILURES as e:
+            # SymPy's own evaluation, deep inside (a Max rebuilt while factoring a power)
+            raise ValueError(f"SymPy could not build this expression ({type(e).__name__}: {e}); "
+                             f"{_WITHOUT_SYMPY}") from None
         except RecursionError:
             depth = self.depth([r for r in roots if r is not None])
             why = (f"this expression is {depth} levels deep, too deep for a SymPy expression "
                    "(SymPy's algorithms recurse)" if depth > _SHALLOW else
                    f"SymPy ran out of recursion building this expression ({depth} levels deep: "
                    "working out some constant in it)")
-            raise ValueError(why + "; symdiff's grad, jacobian, hessian and generated source "
-                             "handle it: use those") from None
+            raise ValueError(f"{why}; {_WITHOUT_SYMPY}") from None
 
     def depth(self, roots):
         """Levels of the deepest root: leaves are 0 (a loop over ids, no recursion)."""
@@ -394,12 +432,17 @@ class Graph:
         kind, args, data = self.kind, self.args, self.data
         built = {}
         constant = {}        # node -> True when it has no symbols
-        # constants holding a power too big to fold (see pow): each such power is an
-        # UnevaluatedExpr, which SymPy's arithmetic, printers and diff treat as opaque;
-        # a bare unevaluated 9^(9^9) is worked out exactly around x^(9^(9^9) - 1) (hours).
-        # Functions of them, and the gamma family far out on the whole numbers, are built
-        # unevaluated: max((1/3)^5000, 7^-10000) is not comparable, digamma(10^5) takes hours
-        huge = set()
+        # SymPy evaluates a function as it is built, asking its argument questions whose
+        # answers can cost without bound: whether tanh(y^300) is real expands
+        # (re(y) + i*im(y))^300 (seconds; y^1001, hours), Max asks whether (1/3)^5000 is
+        # bigger, digamma(10^5) is worked out as an exact fraction (hours). So a function
+        # or power of anything "opaque" is built unevaluated: a power of a number, or to an
+        # exponent, with over 64 in numerator or denominator, the gamma family far out on
+        # the whole numbers, and whatever holds those (evalf still works them out). A power
+        # of numbers too big to fold (see pow) is moreover an UnevaluatedExpr, which
+        # SymPy's arithmetic, printers and diff leave alone: a bare unevaluated 9^(9^9) is
+        # worked out exactly around x^(9^(9^9) - 1) (hours).
+        opaque = set()
         for v in self.reachable(roots):
             k = kind[v]
             constant[v] = k != "Symbol" and all(constant[a] for a in args[v])
@@ -410,43 +453,55 @@ class Graph:
                 built[v] = data[v]
                 continue
             xs = [built[a] for a in args[v]]
-            if constant[v] and (huge and any(a in huge for a in args[v]) or k == "Pow" and self._unfolded(v)
-                                or k in _EXACT_AT_WHOLE and self._far_whole(args[v][-1])):
-                huge.add(v)
-                if k == "Pow":
-                    built[v] = sympy.UnevaluatedExpr(sympy.Pow(*xs, evaluate=False))
-                    continue
-                if k != "Add" and k != "Mul":       # (evalf still works these out)
-                    built[v] = self._sympy_call(v, xs, evaluate=False)
-                    continue
-            if k == "Heaviside" and not constant[v]:
-                # SymPy's Heaviside asks for im(arg), expanding y^300 as (re + i*im)^300
-                # (seconds; y^1001, hours); symdiff's symbols are not declared real, so
-                # evaluating it could not decide a sign anyway
-                built[v] = sympy.Heaviside(*xs, evaluate=False)
-                continue
+            inner = any(a in opaque for a in args[v])
+            if inner or self._wild(v) or k in _EXACT_AT_WHOLE and _far_whole(xs[-1]):
+                opaque.add(v)
             if k == "Add":
                 built[v] = sympy.Add(*xs)
             elif k == "Mul":
                 built[v] = sympy.Mul(*xs)
+            elif k == "Pow" and constant[v] and self._unfolded(v):
+                built[v] = sympy.UnevaluatedExpr(sympy.Pow(*xs, evaluate=False))
             elif k == "Pow":
-                # a constant to a constant power is left unevaluated: SymPy would
+                # a constant to a constant power is left unevaluated too: SymPy would
                 # expand 9^(9^9) exactly, 370 million digits
-                built[v] = sympy.Pow(*xs, evaluate=not constant[v])
+                built[v] = sympy.Pow(*xs, evaluate=not (constant[v] or v in opaque))
+            elif v in opaque or k == "Heaviside" and not constant[v]:
+                # (SymPy's Heaviside asks for im(arg), and symdiff's symbols are not
+                # declared real, so it could not decide a sign anyway)
+                built[v] = self._sympy_call(v, xs, evaluate=False)
             else:
                 built[v] = self._sympy_call(v, xs)
         return [sympy.Integer(0) if r is None else built[r] for r in roots]
 
-    def _sympy_call(self, v, xs, **options):
+    def _sympy_call(self, v, xs, evaluate=True):
         """SymPy's function of node ``v``'s kind (not Add, Mul or Pow) at ``xs``."""
-        return (OPS[self.kind[v]].sympy if self.kind[v] in OPS else self.data[v])(*xs, **options)
+        k = self.kind[v]
+        if k == "Mod" and xs[1] == 0 or any(x is sympy.nan for x in xs):
+            return sympy.nan                # as numpy: np.mod(x, 0) (SymPy raises), Max(1, nan)
+        function = OPS[k].sympy if k in OPS else self.data[v]
+        try:
+            return function(*xs, evaluate=evaluate)
+        except _SYMPY_FAILURES as e:
+            error = e
+        if evaluate and not any(_never_real(x) for x in xs):
+            try:
+                return function(*xs, evaluate=False)     # SymPy could not compare Cbrt(2), say
+            except _SYMPY_FAILURES as e:
+                error = e
+        # Max(acosh(1/2), x): acosh(1/2) is complex, so SymPy says "not comparable"
+        call = f"{function.__name__}({', '.join(map(str, xs))})"
+        call = call if len(call) <= 80 else call[:60] + " ... " + call[-15:]
+        raise _NoSympyForm(f"cannot write {call} in SymPy ({error}); an argument that is never "
+                           "real, such as acosh(1/2) or log(min(-1, x)), is nan in symdiff's generated "
+                           f"code; {_WITHOUT_SYMPY}") from None
 
-    def _far_whole(self, v):
-        """Whether node ``v`` is a rational number where SymPy would work the gamma family
-        out exactly: digamma(1000) is a fraction of 400 digits, lgamma(10^4) a string of
-        35,000 and digamma(10^5) does not finish."""
-        return self.kind[v] == "Number" and isinstance(self.data[v], (int, Fraction)) \
-            and abs(self.data[v]) > _MAX_EXACT_GAMMA
+    def _wild(self, v):
+        """Whether node ``v`` is a power whose base or exponent is a rational number with
+        over 64 in numerator or denominator (y^300, 2^70, x^(1/7^400)), or a function of
+        one with over 64 bits (hypot(2^70, 1))."""
+        limit = 64 if self.kind[v] == "Pow" else 2 ** 64
+        return any(self.kind[a] == "Number" and _rational_size(self.data[a]) > limit for a in self.args[v])
 
     def _unfolded(self, v):
         """Whether node ``v`` is a power of numbers that ``pow`` left unfolded as too big
