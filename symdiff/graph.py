@@ -439,7 +439,8 @@ class Graph:
         # or power of anything "opaque" is built unevaluated: a power of a number, or to an
         # exponent, with over 64 in numerator or denominator, the gamma family far out on
         # the whole numbers, and whatever holds those (evalf still works them out). A power
-        # of numbers too big to fold (see pow) is moreover an UnevaluatedExpr, which
+        # of numbers too big to fold (see pow), or a constant power of anything opaque
+        # (evalf expanded (9^9^9)^(2^70) as a polynomial), is moreover an UnevaluatedExpr, which
         # SymPy's arithmetic, printers and diff leave alone: a bare unevaluated 9^(9^9) is
         # worked out exactly around x^(9^(9^9) - 1) (hours).
         opaque = set()
@@ -460,7 +461,7 @@ class Graph:
                 built[v] = sympy.Add(*xs)
             elif k == "Mul":
                 built[v] = sympy.Mul(*xs)
-            elif k == "Pow" and constant[v] and self._unfolded(v):
+            elif k == "Pow" and constant[v] and (inner or self._unfolded(v)):
                 built[v] = sympy.UnevaluatedExpr(sympy.Pow(*xs, evaluate=False))
             elif k == "Pow":
                 # a constant to a constant power is left unevaluated too: SymPy would
