@@ -444,6 +444,9 @@ class Graph:
         # SymPy's arithmetic, printers and diff leave alone: a bare unevaluated 9^(9^9) is
         # worked out exactly around x^(9^(9^9) - 1) (hours).
         opaque = set()
+        # Sums and products over a power of a variable to an exponent over 4096 are built as
+        # written: Mul, merging factors, worked (2x)^(10^400) out as 2^(10^400)*x^(10^400)
+        colossal = set()
         for v in self.reachable(roots):
             k = kind[v]
             constant[v] = k != "Symbol" and all(constant[a] for a in args[v])
@@ -457,10 +460,12 @@ class Graph:
             inner = any(a in opaque for a in args[v])
             if inner or self._wild(v) or k in _EXACT_AT_WHOLE and _far_whole(xs[-1]):
                 opaque.add(v)
+            if any(a in colossal for a in args[v]) or k == "Pow" and not constant[v] and self._colossal_power(v):
+                colossal.add(v)
             if k == "Add":
-                built[v] = sympy.Add(*xs)
+                built[v] = sympy.Add(*xs, evaluate=v not in colossal)
             elif k == "Mul":
-                built[v] = sympy.Mul(*xs)
+                built[v] = sympy.Mul(*xs, evaluate=v not in colossal)
             elif k == "Pow" and constant[v] and (inner or self._unfolded(v)):
                 built[v] = sympy.UnevaluatedExpr(sympy.Pow(*xs, evaluate=False))
             elif k == "Pow":
@@ -496,6 +501,11 @@ class Graph:
         raise _NoSympyForm(f"cannot write {call} in SymPy ({error}); an argument that is never "
                            "real, such as acosh(1/2) or log(min(-1, x)), is nan in symdiff's generated "
                            f"code; {_WITHOUT_SYMPY}") from None
+
+    def _colossal_power(self, v):
+        """Whether node ``v`` (a power) has a rational exponent over 4096 in size."""
+        exponent = self.args[v][1]
+        return self.kind[exponent] == "Number" and _rational_size(self.data[exponent]) > 4096
 
     def _wild(self, v):
         """Whether node ``v`` is a power whose base or exponent is a rational number with
