@@ -35,8 +35,6 @@ _MAX_EXACT_GAMMA = 100        # lgamma(100) and digamma(100) are exact; digamma(
 _EXACT_AT_WHOLE = frozenset({"gamma", "loggamma", "polygamma"})
 
 
-
-
 def _power_bits(base, exponent):
     """About how many bits ``base ** exponent`` needs (numerator or denominator)."""
     base = Fraction(base)
@@ -502,17 +500,20 @@ class Graph:
                            "real, such as acosh(1/2) or log(min(-1, x)), is nan in symdiff's generated "
                            f"code; {_WITHOUT_SYMPY}") from None
 
+    def _number_over(self, a, limit):
+        """Whether node ``a`` is a rational number with numerator or denominator over ``limit``."""
+        return self.kind[a] == "Number" and _rational_size(self.data[a]) > limit
+
     def _colossal_power(self, v):
         """Whether node ``v`` (a power) has a rational exponent over 4096 in size."""
-        exponent = self.args[v][1]
-        return self.kind[exponent] == "Number" and _rational_size(self.data[exponent]) > 4096
+        return self._number_over(self.args[v][1], 4096)
 
     def _wild(self, v):
         """Whether node ``v`` is a power whose base or exponent is a rational number with
         over 64 in numerator or denominator (y^300, 2^70, x^(1/7^400)), or a function of
         one with over 64 bits (hypot(2^70, 1))."""
         limit = 64 if self.kind[v] == "Pow" else 2 ** 64
-        return any(self.kind[a] == "Number" and _rational_size(self.data[a]) > limit for a in self.args[v])
+        return any(self._number_over(a, limit) for a in self.args[v])
 
     def _unfolded(self, v):
         """Whether node ``v`` is a power of numbers that ``pow`` left unfolded as too big
