@@ -19,8 +19,10 @@ and break sharing.
 """
 
 import itertools
+import math
 from fractions import Fraction
 
+import numpy as np
 import sympy
 
 from .ops import KIND_OF_SYMPY, OPS
@@ -39,6 +41,14 @@ def _power_bits(base, exponent):
     """About how many bits ``base ** exponent`` needs (numerator or denominator)."""
     base = Fraction(base)
     return abs(exponent) * max(abs(base.numerator).bit_length(), base.denominator.bit_length())
+
+
+def _unfoldable(base, exponent):
+    """Whether SymPy numbers ``base ** exponent`` are a power too big to work out exactly (an
+    exact 2^65536 has 19,729 digits; 9^(9^9) has 370 million), as ``Graph.pow`` leaves it or as
+    SymPy meets it (9^(9^(9^(x/x))), x/x being 1 to SymPy)."""
+    return base.is_Rational and exponent.is_Rational and _power_bits(
+        Fraction(int(base.p), int(base.q)), Fraction(int(exponent.p), int(exponent.q))) > _MAX_FOLDED_BITS
 
 
 def exact_number(value):
@@ -73,8 +83,13 @@ def _far_whole(e):
     return isinstance(e, sympy.Rational) and abs(e) > _MAX_EXACT_GAMMA
 
 
-#: what SymPy raises when its evaluation meets a constant it cannot handle
-_SYMPY_FAILURES = (ValueError, TypeError, OverflowError, AttributeError, ZeroDivisionError)
+#: the graph's arithmetic kinds in float64 (OPS holds the functions')
+_FLOAT_ARITHMETIC = {"Add": lambda *ys: math.fsum(ys), "Mul": lambda *ys: float(np.prod(ys)),
+                     "Pow": np.power}
+#: what SymPy raises when its evaluation meets a constant it cannot handle (ArithmeticError:
+#: OverflowError, ZeroDivisionError, and evalf's PrecisionExhausted, as floor(softplus(1000))
+#: raised, having to tell 1000 + log1p(exp(-1000)) from 1000)
+_SYMPY_FAILURES = (ValueError, TypeError, ArithmeticError, AttributeError)
 _WITHOUT_SYMPY = ("symdiff's grad, jacobian, hessian and generated source do not need SymPy: "
                   "use those")
 
@@ -445,9 +460,16 @@ class Graph:
         # Sums and products over a power of a variable to an exponent over 4096 are built as
         # written: Mul, merging factors, worked (2x)^(10^400) out as 2^(10^400)*x^(10^400)
         colossal = set()
+        # Constants computed (not numbers) past float64's range: a function or power of one
+        # is opaque and an UnevaluatedExpr, whose evalf gives up at once, where SymPy's
+        # evalf of sin(exp(10^400)) raised OverflowError from mpmath (printing 2*x + it
+        # asks for it) and that of sin(exp(10^19)) ran for hours
+        floats, huge = {}, set()
         for v in self.reachable(roots):
             k = kind[v]
             constant[v] = k != "Symbol" and all(constant[a] for a in args[v])
+            if constant[v]:
+                floats[v] = self._float_value(v, floats)
             if k == "Number":
                 built[v] = sympy_number(data[v])
                 continue
@@ -455,7 +477,10 @@ class Graph:
                 built[v] = data[v]
                 continue
             xs = [built[a] for a in args[v]]
-            inner = any(a in opaque for a in args[v])
+            beyond = constant[v] and any(a in huge for a in args[v])
+            if constant[v] and floats[v] is not None and abs(floats[v]) == math.inf:
+                huge.add(v)
+            inner = beyond or any(a in opaque for a in args[v])
             if inner or self._wild(v) or k in _EXACT_AT_WHOLE and _far_whole(xs[-1]):
                 opaque.add(v)
             if any(a in colossal for a in args[v]) or k == "Pow" and not constant[v] and self._colossal_power(v):
@@ -464,30 +489,66 @@ class Graph:
                 built[v] = sympy.Add(*xs, evaluate=v not in colossal)
             elif k == "Mul":
                 built[v] = sympy.Mul(*xs, evaluate=v not in colossal)
-            elif k == "Pow" and constant[v] and (inner or self._unfolded(v)):
+            elif k == "Pow" and (constant[v] and inner or _unfoldable(*xs)):
                 built[v] = sympy.UnevaluatedExpr(sympy.Pow(*xs, evaluate=False))
             elif k == "Pow":
-                # a constant to a constant power is left unevaluated too: SymPy would
-                # expand 9^(9^9) exactly, 370 million digits
-                built[v] = sympy.Pow(*xs, evaluate=not (constant[v] or v in opaque))
+                # a constant power is left as written (SymPy would make (-1)^(1/2) I, where
+                # symdiff's code gives nan, and expand 9^(9^9) exactly, 370 million digits)
+                # but for a positive rational to a rational power: sqrt(8) is 2*sqrt(2)
+                built[v] = sympy.Pow(*xs, evaluate=v not in opaque
+                                     and (not constant[v] or self._rational_power(v)))
+            elif any(constant[a] and _never_real(x) for a, x in zip(args[v], xs)):
+                # a function of a constant that is never real stays as written: SymPy's
+                # complex values (exp(log(-1)) = -1, floor(acos(2)) = I) are not the nan the
+                # generated code gives, and atan2(acos(1000), 0) took it a minute
+                built[v] = self._sympy_call(v, xs, evaluate=False, unreal=True)
             elif v in opaque or k == "Heaviside" and not constant[v]:
                 # (SymPy's Heaviside asks for im(arg), and symdiff's symbols are not
                 # declared real, so it could not decide a sign anyway)
                 built[v] = self._sympy_call(v, xs, evaluate=False)
             else:
                 built[v] = self._sympy_call(v, xs)
+                if constant[v] and _never_real(built[v]):
+                    # log(-1) stays log(-1) (nan in the generated code), not I*pi
+                    built[v] = self._sympy_call(v, xs, evaluate=False)
+            if beyond and k not in ("Add", "Mul") and not isinstance(built[v], sympy.UnevaluatedExpr):
+                built[v] = sympy.UnevaluatedExpr(built[v])
         return [sympy.Integer(0) if r is None else built[r] for r in roots]
 
-    def _sympy_call(self, v, xs, evaluate=True):
-        """SymPy's function of node ``v``'s kind (not Add, Mul or Pow) at ``xs``."""
+    def _float_value(self, v, floats):
+        """Constant node ``v`` in float64 from its arguments' values (None where unknown)."""
+        k, data = self.kind[v], self.data[v]
+        if k in ("Number", "NumberSymbol"):
+            try:
+                return float(data)
+            except OverflowError:
+                return math.inf if data > 0 else -math.inf
+        xs = [floats[a] for a in self.args[v]]
+        if None in xs:
+            return None
+        evaluate = _FLOAT_ARITHMETIC.get(k) or (OPS[k].evaluate if k in OPS else None)
+        if evaluate is None:
+            return None
+        with np.errstate(all="ignore"):
+            try:
+                return float(evaluate(*xs))
+            except (TypeError, ValueError, OverflowError):
+                return None
+
+    def _sympy_call(self, v, xs, evaluate=True, unreal=False):
+        """SymPy's function of node ``v``'s kind (not Add, Mul or Pow) at ``xs``
+        (``unreal``: some argument is never real)."""
         k = self.kind[v]
         if k == "Mod" and xs[1] == 0 or any(x is sympy.nan for x in xs):
             return sympy.nan                # as numpy: np.mod(x, 0) (SymPy raises), Max(1, nan)
         function = OPS[k].sympy if k in OPS else self.data[v]
-        try:
-            return function(*xs, evaluate=evaluate)
-        except _SYMPY_FAILURES as e:
-            error = e
+        if unreal and k in ("Max", "Min"):
+            error = "a number that is not real has no order"
+        else:
+            try:
+                return function(*xs, evaluate=evaluate)
+            except _SYMPY_FAILURES as e:
+                error = e
         if evaluate and not any(_never_real(x) for x in xs):
             try:
                 return function(*xs, evaluate=False)     # SymPy could not compare Cbrt(2), say
@@ -515,16 +576,11 @@ class Graph:
         limit = 64 if self.kind[v] == "Pow" else 2 ** 64
         return any(self._number_over(a, limit) for a in self.args[v])
 
-    def _unfolded(self, v):
-        """Whether node ``v`` is a power of numbers that ``pow`` left unfolded as too big
-        (an exact 2^65536 has 19,729 digits; 9^(9^9) has 370 million)."""
-        kind, data = self.kind, self.data
+    def _rational_power(self, v):
+        """Whether node ``v`` (a power) is a positive rational number to a rational power."""
         base, exponent = self.args[v]
-        if kind[base] != "Number" or kind[exponent] != "Number":
-            return False
-        b, c = data[base], data[exponent]
-        return (isinstance(b, (int, Fraction)) and isinstance(c, (int, Fraction))
-                and _power_bits(b, c) > _MAX_FOLDED_BITS)
+        return all(self.kind[a] == "Number" and isinstance(self.data[a], (int, Fraction))
+                   for a in (base, exponent)) and self.data[base] > 0
 
     def from_sympy(self, expr, substitutions=None):
         """Intern a SymPy expression (iteratively); returns its node.

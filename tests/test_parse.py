@@ -218,6 +218,21 @@ def test_derivatives_through_huge_powers_come_back_as_sympy_quickly():
     # Mul, merging factors, worked (2x)^(10^400) out as 2^(10^400)*x^(10^400)
     ("pow(2*x, 10^400)", f"(2*x)**{10**400 - 1}*{2 * 10**400}"),       # worked by hand
     ("mod(1, 0)*x", "nan"),                          # as np.mod; SymPy raised ZeroDivisionError
+    # SymPy's factor_terms rebuilt the Max with evaluation and found 9^9^9 'not comparable';
+    # past float64's range, the Max is now left as written (worked by hand: d atan2(a, t)/dt
+    # is -a/(a^2 + t^2))
+    ("atan2(((-1)^(y^1001))^max(10001/2, 9^9^9), tanh(x^e))*x",
+     "-e*x*x**(e - 1)*(1 - tanh(x**e)**2)*((-1)**(y**1001))**Max(10001/2, 9**387420489)"
+     "*(tanh(x**e)**2 + (((-1)**(y**1001))**Max(10001/2, 9**387420489))**2)**(-1)"
+     " + atan2(((-1)**(y**1001))**Max(10001/2, 9**387420489), tanh(x**e))"),
+    # evalf, asked by the printer for a term of a sum, raised OverflowError from mpmath
+    # (sin(exp(10^19)) ran for hours, at 10^19 bits, out of reach of the alarm: not a case here)
+    ("(x + sin(exp(10^400)))*x", f"2*x + sin(exp({10**400}))"),
+    ("(x + tanh(exp(exp(1000))))*x", "2*x + tanh(exp(exp(1000)))"),
+    # powers of numbers that only SymPy sees: to it x/x is 1, so 9^9^9^(x/x) was 9^(9^9)
+    # written out (hours), and the Max is 10001/2, so this is a 5.6-million-bit fraction
+    ("3^(64^(2*x/x))*x", "3**4096"),
+    ("-pow(1/7^400, max(1000, 10001/2))*x", f"-(1/{7**400})**(10001/2)"),
 ], ids=lambda case: case if len(case) < 60 else "")
 def test_derivatives_with_constants_sympy_would_work_out_come_back_quickly(text, want):
     with within_seconds(20, f"sd.diff({text!r})"):         # each took well under 0.1 s when written
@@ -226,10 +241,9 @@ def test_derivatives_with_constants_sympy_would_work_out_come_back_quickly(text,
 
 
 @pytest.mark.parametrize("text, where", [
-    ("max(acosh(1/2), x)*x", "cannot write Max(I*pi/3, x) in SymPy"),
+    ("max(acosh(1/2), x)*x", "cannot write Max(acosh(1/2), x) in SymPy"),
+    ("min(1, acos(2))*x", "cannot write Min(1, acos(2)) in SymPy"),
     ("max(log(min(-1, x)), 1000)*x", "cannot write Max(log(Min(-1, x)), 1000) in SymPy"),
-    ("cos(hypot(log(-1), pi))*x", "cannot write cos(hypot(I*pi, pi)) in SymPy"),
-    ("atan2(((-1)^(y^1001))^max(10001/2, 9^9^9), tanh(x^e))*x", "SymPy could not build this expression"),
 ])
 def test_a_derivative_sympy_cannot_hold_is_a_clear_error(text, where):
     # SymPy raised "not comparable" or AttributeError from deep inside; the numbers come
@@ -240,6 +254,16 @@ def test_a_derivative_sympy_cannot_hold_is_a_clear_error(text, where):
     assert type(info.value) is ValueError
 
 
+def test_a_failure_inside_sympy_is_a_clear_error(monkeypatch):
+    # the guard for whatever SymPy raises while it evaluates (no known formula reaches it now)
+    def fails(*args, **kwargs):
+        raise ValueError("The argument '9**387420489' is not comparable.")
+    monkeypatch.setattr(Graph, "_sympy_call", fails)
+    with pytest.raises(ValueError, match="^SymPy could not build this expression .*not comparable.*"
+                                         "do not need SymPy: use those$"):
+        sd.diff("atan2(y, x)*x", "x")
+
+
 def test_gamma_constants_left_unevaluated_still_give_numbers():
     # scipy as the oracle: evalf works the unevaluated constant out
     assert float(sd.diff("digamma(1000)*x", "x").evalf()) == pytest.approx(scipy.special.digamma(1000.0), rel=1e-14)
@@ -248,6 +272,33 @@ def test_gamma_constants_left_unevaluated_still_give_numbers():
     g = sd.grad("digamma(10^5)*x + lgamma(10^4)*x^2", backend="python")
     assert g(x=0.5).tolist() == pytest.approx([scipy.special.digamma(1e5) + scipy.special.gammaln(1e4)],
                                              rel=1e-14)
+
+
+@pytest.mark.parametrize("text, want", [
+    # a positive rational to a rational power is worked out (worked by hand)
+    ("sqrt(4)*x", "2"),                             # was left as sqrt(4)
+    ("sqrt(8)*x", "2*sqrt(2)"),
+    ("(2/3)^(1/2)*x^2", "2*sqrt(6)*x/3"),           # sqrt(2/3) = sqrt(6)/3
+    ("(1/2)^(-64)*x", str(2 ** 64)),
+    # other constant powers stay as written: SymPy would make sqrt(-1) I, where the
+    # generated code gives nan, and 1e300^1e300 a Float far past float64's inf
+    ("(-1)^(1/2)*x", "sqrt(-1)"),
+    ("(-8)^(1/3)*x", "(-8)**(1/3)"),
+    ("1e300^1e300*x", "1.0e+300**1.0e+300"),
+    # so does a function of a constant that is never real, and any that it is in: SymPy's
+    # complex values are not the nan of the generated code (it made exp(log(-1)) -1 and
+    # floor(acos(2)) I), and it took a minute to make atan2(acos(1000), 0) pi/2
+    ("log(-1)*x", "log(-1)"),
+    ("exp(log(-1))*x", "exp(log(-1))"),
+    ("floor(acos(2))*x", "floor(acos(2))"),
+    ("atan2(acos(1000), 0)*x", "atan2(acos(1000), 0)"),
+    ("sin(acos(1000))*x", "sin(acos(1000))"),
+    ("cos(hypot(log(-1), pi))*x", "cos(hypot(log(-1), pi))"),     # mpmath raised AttributeError
+])
+def test_constants_in_derivatives_are_worked_out_only_where_real(text, want):
+    with within_seconds(20, f"sd.diff({text!r})"):
+        d = sd.diff(text, "x")
+    assert str(d) == want and not d.has(sympy.I)
 
 
 def test_error_in_a_long_line_shows_the_part_around_it():
