@@ -579,7 +579,9 @@ def _latex_parts(problem, wrt, kind):
             for w, d in zip(wrt, firsts):
                 parts.append(f"$$\\frac{{\\partial {name}}}{{\\partial {sympy.latex(w)}}} = {shown(sympy.latex(d))}$$")
         return parts
-    except (ValueError, RecursionError):     # too deep for SymPy: the source below still shows it
+    # too deep for SymPy, or a constant its printer cannot write (the 4300-digit limit, an
+    # OverflowError from mpmath): the source below still shows it
+    except (ValueError, TypeError, ArithmeticError, AttributeError, RecursionError):
         return []
 
 

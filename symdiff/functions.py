@@ -33,8 +33,10 @@ class sigmoid(sympy.Function):
     def _eval_evalf(self, prec):
         return self.rewrite(sympy.exp, deep=False)._eval_evalf(prec)
 
-    def _latex(self, printer):
-        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        # exp: the power it is raised to, which SymPy's printer hands over as with sin^2
+        power = "" if exp is None else "^{%s}" % exp
+        return r"\sigma%s\left(%s\right)" % (power, printer._print(self.args[0]))
 
 
 class relu(sympy.Function):

@@ -490,7 +490,16 @@ class Graph:
             elif k == "Mul":
                 built[v] = sympy.Mul(*xs, evaluate=v not in colossal)
             elif k == "Pow" and (constant[v] and inner or _unfoldable(*xs)):
-                built[v] = sympy.UnevaluatedExpr(sympy.Pow(*xs, evaluate=False))
+                base, exponent = xs
+                if exponent.is_Number and exponent.is_negative:
+                    # b^-e as 1/(b^e): SymPy's LaTeX printer, writing a negative power as a
+                    # fraction, worked (10^400)^(10^400) out (hours)
+                    power = base if exponent == -1 else sympy.Pow(base, -exponent, evaluate=False)
+                    if not isinstance(power, sympy.UnevaluatedExpr):
+                        power = sympy.UnevaluatedExpr(power)
+                    built[v] = sympy.Pow(power, -1, evaluate=False)
+                else:
+                    built[v] = sympy.UnevaluatedExpr(sympy.Pow(base, exponent, evaluate=False))
             elif k == "Pow":
                 # a constant power is left as written (SymPy would make (-1)^(1/2) I, where
                 # symdiff's code gives nan, and expand 9^(9^9) exactly, 370 million digits)

@@ -8,6 +8,7 @@ import pytest
 import sympy
 
 import symdiff as sd
+from bounded import within_seconds
 
 matplotlib.use("Agg")
 
@@ -189,6 +190,31 @@ def test_compiled_function_markdown_view():
     md = g._repr_markdown_()
     assert r"\frac{\partial f}{\partial b} = a + 2 b + 1" in md
     assert "```python" in md and "adj_b = t0 + t1" in md
+
+
+def test_markdown_view_of_a_power_of_sigmoid():
+    # SymPy's LaTeX printer hands a function the power it is raised to (as sin^2); sigmoid
+    # refused the argument, and the view raised TypeError
+    md = sd.grad("sigmoid(x)^3", backend="python")._repr_markdown_()
+    assert r"$$f = \sigma^{3}\left(x\right)$$" in md
+    # hand-worked: (s^3)' = 3 s^2 * s (1 - s)
+    assert r"= 3 \left(1 - \sigma\left(x\right)\right) \sigma^{3}\left(x\right)$$" in md
+
+
+def test_markdown_view_of_a_huge_negative_power():
+    # the LaTeX printer, writing b^-e as a fraction, worked b^e out: (10^400)^(10^400) took
+    # hours, and this one, 73 million bits, passed the 4300-digit limit, so no LaTeX was shown
+    with within_seconds(20, "the view of pow(2^70, -2^20)*x"):
+        md = sd.grad("pow(2^70, -2^20)*x", backend="python")._repr_markdown_()
+    assert f"$$f = x \\left({2 ** 70}^{{{2 ** 20}}}\\right)^{{-1}}$$" in md
+
+
+def test_markdown_view_shows_the_code_where_sympy_cannot_print(monkeypatch):
+    def fails(*args, **kwargs):
+        raise OverflowError("int too large to convert to float")
+    monkeypatch.setattr(sympy, "latex", fails)
+    md = sd.grad("sin(x)", backend="python")._repr_markdown_()
+    assert "$$" not in md and "```python" in md and "np.cos(x)" in md
 
 
 def test_hessian_markdown_view_shows_second_derivatives():
