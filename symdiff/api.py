@@ -562,21 +562,27 @@ def _latex_parts(problem, wrt, kind):
     ``_LATEX_HESSIAN`` variables the matrix of second derivatives."""
     def shown(latex):
         return latex if len(latex) <= _LATEX_CHARS else f"\\text{{({len(latex):,} characters of LaTeX, not shown)}}"
+    # derivatives from the formula's own graph, as sd.diff takes them from text: its SymPy
+    # form may not go back in (SymPy made mod(2, 0)*x nan, sqrt(z)/sqrt(-3) a multiple of I)
+    g, xs = problem.graph, problem.wrt_nodes
     try:
-        exprs = problem.graph.to_sympy(problem.roots)
+        exprs = g.to_sympy(problem.roots)
         parts = []
-        for k, expr in enumerate(exprs):
+        for k, (root, expr) in enumerate(zip(problem.roots, exprs)):
             name = "f" if len(exprs) == 1 else f"f_{{{k}}}"
             parts.append(f"$${name} = {shown(sympy.latex(expr))}$$")
-            firsts = [diff(expr, w) for w in wrt]
+            firsts = adjoints(g, root, xs)
             if kind == "hessian" and len(wrt) <= _LATEX_HESSIAN:
                 second = {}
                 for i, j in itertools.combinations_with_replacement(range(len(wrt)), 2):
-                    second[i, j] = second[j, i] = diff(firsts[i], wrt[j])     # symmetric, as computed
-                matrix = sympy.Matrix([[second[i, j] for j in range(len(wrt))] for i in range(len(wrt))])
+                    # symmetric, as computed
+                    second[i, j] = second[j, i] = None if firsts[i] is None else adjoints(g, firsts[i], [xs[j]])[0]
+                pairs = list(second)
+                entries = dict(zip(pairs, g.to_sympy([second[p] for p in pairs])))
+                matrix = sympy.Matrix([[entries[i, j] for j in range(len(wrt))] for i in range(len(wrt))])
                 parts.append(f"$$\\nabla^2 {name} = {shown(sympy.latex(matrix))}$$")
                 continue
-            for w, d in zip(wrt, firsts):
+            for w, d in zip(wrt, g.to_sympy(firsts)):
                 parts.append(f"$$\\frac{{\\partial {name}}}{{\\partial {sympy.latex(w)}}} = {shown(sympy.latex(d))}$$")
         return parts
     # too deep for SymPy, or a constant its printer cannot write (the 4300-digit limit, an

@@ -506,6 +506,9 @@ class Graph:
                 # but for a positive rational to a rational power: sqrt(8) is 2*sqrt(2)
                 built[v] = sympy.Pow(*xs, evaluate=v not in opaque
                                      and (not constant[v] or self._rational_power(v)))
+                if constant[v] and _never_real(built[v]):
+                    # kept as written in products too: Mul made sqrt(z)/sqrt(-3) -sqrt(3)*I*sqrt(z)/3
+                    built[v] = sympy.UnevaluatedExpr(built[v])
             elif any(constant[a] and _never_real(x) for a, x in zip(args[v], xs)):
                 # a function of a constant that is never real stays as written: SymPy's
                 # complex values (exp(log(-1)) = -1, floor(acos(2)) = I) are not the nan the

@@ -209,6 +209,17 @@ def test_markdown_view_of_a_huge_negative_power():
     assert f"$$f = x \\left({2 ** 70}^{{{2 ** 20}}}\\right)^{{-1}}$$" in md
 
 
+def test_markdown_view_takes_derivatives_from_the_formula_not_its_sympy_form():
+    # SymPy wrote 1/sqrt(-3)*x*sqrt(z) with I, and the view's derivatives, taken from that form,
+    # were lost (symdiff works with real numbers); hand-worked: d/dz sqrt(z) = 1/(2 sqrt(z))
+    md = sd.grad("sqrt(z)/sqrt(-3)*x", backend="python")._repr_markdown_()
+    assert r"\frac{\partial f}{\partial x} = \sqrt{z} \left(\sqrt{-3}\right)^{-1}$$" in md
+    assert r"\frac{\partial f}{\partial z} = \frac{x \left(\sqrt{-3}\right)^{-1}}{2 \sqrt{z}}$$" in md
+    # and a constant SymPy makes nan does not go back in at all (mod(2, 0): nan, as np.mod)
+    md = sd.grad("mod(2, 0)*x + x^2", backend="python")._repr_markdown_()
+    assert r"\frac{\partial f}{\partial x} = \text{NaN}$$" in md
+
+
 def test_markdown_view_shows_the_code_where_sympy_cannot_print(monkeypatch):
     def fails(*args, **kwargs):
         raise OverflowError("int too large to convert to float")

@@ -294,6 +294,7 @@ def test_gamma_constants_left_unevaluated_still_give_numbers():
     ("atan2(acos(1000), 0)*x", "atan2(acos(1000), 0)"),
     ("sin(acos(1000))*x", "sin(acos(1000))"),
     ("cos(hypot(log(-1), pi))*x", "cos(hypot(log(-1), pi))"),     # mpmath raised AttributeError
+    ("sqrt(z)/sqrt(-3)*x", "sqrt(z)*(sqrt(-3))**(-1)"),     # in a product too (was -sqrt(3)*I*sqrt(z)/3)
 ])
 def test_constants_in_derivatives_are_worked_out_only_where_real(text, want):
     with within_seconds(20, f"sd.diff({text!r})"):
