@@ -553,6 +553,8 @@ class Graph:
         k = self.kind[v]
         if k == "Mod" and xs[1] == 0 or any(x is sympy.nan for x in xs):
             return sympy.nan                # as numpy: np.mod(x, 0) (SymPy raises), Max(1, nan)
+        if k == "atan2" and all(x.is_number and x.is_zero for x in xs):
+            return sympy.Integer(0)         # as C and numpy (SymPy: nan)
         function = OPS[k].sympy if k in OPS else self.data[v]
         if unreal and k in ("Max", "Min"):
             error = "a number that is not real has no order"
