@@ -44,6 +44,14 @@ class relu(sympy.Function):
 
     nargs = 1
 
+    @classmethod
+    def eval(cls, x):
+        # a real number, pi or E is worked out (relu(-1) is 0), so that SymPy's functions of
+        # it see a number (Mod of lgamma(relu(pi)) recursed for seconds)
+        if x.is_Number and x.is_extended_real or x.is_NumberSymbol:
+            return x if x.is_extended_positive else sympy.Integer(0)
+        return None
+
     def fdiff(self, argindex=1):
         return sympy.Heaviside(self.args[0], 0)
 

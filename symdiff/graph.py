@@ -513,7 +513,9 @@ class Graph:
                 # a function of a constant that is never real stays as written: SymPy's
                 # complex values (exp(log(-1)) = -1, floor(acos(2)) = I) are not the nan the
                 # generated code gives, and atan2(acos(1000), 0) took it a minute
-                built[v] = self._sympy_call(v, xs, evaluate=False, unreal=True)
+                # (and an UnevaluatedExpr: the printer's evalf of hypot(-1000, atanh(1000)) in a
+                # sum raised AttributeError from mpmath)
+                built[v] = sympy.UnevaluatedExpr(self._sympy_call(v, xs, evaluate=False, unreal=True))
             elif v in opaque or k == "Heaviside" and not constant[v]:
                 # (SymPy's Heaviside asks for im(arg), and symdiff's symbols are not
                 # declared real, so it could not decide a sign anyway)

@@ -296,6 +296,11 @@ def test_gamma_constants_left_unevaluated_still_give_numbers():
     ("sin(acos(1000))*x", "sin(acos(1000))"),
     ("cos(hypot(log(-1), pi))*x", "cos(hypot(log(-1), pi))"),     # mpmath raised AttributeError
     ("sqrt(z)/sqrt(-3)*x", "sqrt(z)*(sqrt(-3))**(-1)"),     # in a product too (was -sqrt(3)*I*sqrt(z)/3)
+    # printing a sum asks evalf for each number in it: mpmath's hypot raised AttributeError
+    ("(hypot(-1000, atanh(1000)) + y)*x", "y + hypot(-1000, atanh(1000))"),
+    # relu of a number is worked out (SymPy's Mod of lgamma(relu(pi)) recursed for 5 s)
+    ("(relu(-1) + relu(5/2) + relu(pi))*x", "5/2 + pi"),
+    ("mod(lgamma(relu(pi)), sin(relu(pi)))*x", "nan"),      # sin(pi) is 0 exactly: mod by 0
 ])
 def test_constants_in_derivatives_are_worked_out_only_where_real(text, want):
     with within_seconds(20, f"sd.diff({text!r})"):
