@@ -7,6 +7,7 @@ compiled by the chosen backend.
 """
 
 import contextlib
+import copy
 import gc
 import itertools
 import math
@@ -563,8 +564,10 @@ def _latex_parts(problem, wrt, kind):
     def shown(latex):
         return latex if len(latex) <= _LATEX_CHARS else f"\\text{{({len(latex):,} characters of LaTeX, not shown)}}"
     # derivatives from the formula's own graph, as sd.diff takes them from text: its SymPy
-    # form may not go back in (SymPy made mod(2, 0)*x nan, sqrt(z)/sqrt(-3) a multiple of I)
-    g, xs = problem.graph, problem.wrt_nodes
+    # form may not go back in (SymPy made mod(2, 0)*x nan, sqrt(z)/sqrt(-3) a multiple of I);
+    # on a copy, which the derivative nodes join (the function's own graph stays as built)
+    g = copy.deepcopy(problem.graph)
+    xs = [g.symbol(s) for s in problem.wrt]
     try:
         exprs = g.to_sympy(problem.roots)
         parts = []

@@ -212,7 +212,10 @@ def test_markdown_view_of_a_huge_negative_power():
 def test_markdown_view_takes_derivatives_from_the_formula_not_its_sympy_form():
     # SymPy wrote 1/sqrt(-3)*x*sqrt(z) with I, and the view's derivatives, taken from that form,
     # were lost (symdiff works with real numbers); hand-worked: d/dz sqrt(z) = 1/(2 sqrt(z))
-    md = sd.grad("sqrt(z)/sqrt(-3)*x", backend="python")._repr_markdown_()
+    g = sd.grad("sqrt(z)/sqrt(-3)*x", backend="python")
+    nodes = len(g._problem.graph)
+    md = g._repr_markdown_()
+    assert len(g._problem.graph) == nodes           # the view works on a copy
     assert r"\frac{\partial f}{\partial x} = \sqrt{z} \left(\sqrt{-3}\right)^{-1}$$" in md
     assert r"\frac{\partial f}{\partial z} = \frac{x \left(\sqrt{-3}\right)^{-1}}{2 \sqrt{z}}$$" in md
     # and a constant SymPy makes nan does not go back in at all (mod(2, 0): nan, as np.mod)
