@@ -557,6 +557,10 @@ class Graph:
             return sympy.nan                # as numpy: np.mod(x, 0) (SymPy raises), Max(1, nan)
         if k == "atan2" and all(x.is_number and x.is_zero for x in xs):
             return sympy.Integer(0)         # as C and numpy (SymPy: nan)
+        if k == "atan2" and any(x.is_number and x.is_extended_real is not True for x in xs):
+            # SymPy, unsure a constant is real (Cbrt(0.1)), wrote atan2 as a complex log: the
+            # graph of log(atan(atan2(cos(3), cbrt(0.1)))) then took over 10 minutes
+            evaluate = False
         function = OPS[k].sympy if k in OPS else self.data[v]
         if unreal and k in ("Max", "Min"):
             error = "a number that is not real has no order"
