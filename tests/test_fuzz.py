@@ -390,10 +390,12 @@ def _command_lines(draw, folder):
 def test_the_command_line_answers_any_arguments_with_a_result_or_a_short_error(data, tmp_path_factory):
     argv = data.draw(_command_lines(tmp_path_factory.mktemp("cli")))
     out, err = io.StringIO(), io.StringIO()
-    try:
-        status = main(argv, out=out, err=err, stdin=io.StringIO(""))
-    except SystemExit as exit_:         # argparse's own usage errors
-        status = exit_.code
+    # bounded: one 'symdiff graph' ran for over 10 minutes in SymPy (fixed), and the run with it
+    with within_seconds(120, f"symdiff {argv}"):
+        try:
+            status = main(argv, out=out, err=err, stdin=io.StringIO(""))
+        except SystemExit as exit_:         # argparse's own usage errors
+            status = exit_.code
     message = err.getvalue()
     assert status in (0, 1, 2), (argv, status, message)       # 1: check found a mismatch
     assert not _PYTHON_INTERNALS.search(message), (argv, message)
