@@ -114,6 +114,14 @@ def _rational_size(value):
     return 0
 
 
+def to_float(value):
+    """A number (graph data or SymPy) as a Python float (overflow -> inf, as IEEE arithmetic would)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def sympy_number(value):
     if isinstance(value, int):
         return sympy.Integer(value)
@@ -533,10 +541,7 @@ class Graph:
         """Constant node ``v`` in float64 from its arguments' values (None where unknown)."""
         k, data = self.kind[v], self.data[v]
         if k in ("Number", "NumberSymbol"):
-            try:
-                return float(data)
-            except OverflowError:
-                return math.inf if data > 0 else -math.inf
+            return to_float(data)
         xs = [floats[a] for a in self.args[v]]
         if None in xs:
             return None

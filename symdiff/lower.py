@@ -20,12 +20,12 @@ tangent after its primal and input (``dt2_dx``).
 import builtins
 import itertools
 import keyword
-import math
 import re
 import unicodedata
 
 import sympy
 
+from .graph import to_float  # noqa: F401 (display reads it from here)
 from .ops import OPS
 from .optimize import Emitter
 from .program import Program
@@ -56,14 +56,6 @@ SPELLED_WITH_OURS = {
     sympy.asec: (None, "acos"), sympy.acsc: (None, "asin"), sympy.acot: (None, "atan"),
     sympy.asech: (None, "acosh"), sympy.acsch: (None, "asinh"), sympy.acoth: (None, "atanh"),
 }
-
-
-def to_float(value):
-    """A SymPy number as a Python float (overflow -> inf, as IEEE arithmetic would)."""
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf if value > 0 else -math.inf
 
 
 def input_identifiers(names):
