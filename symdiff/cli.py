@@ -24,7 +24,7 @@ import warnings
 
 from . import api, printing
 from .display import MAX_NODES
-from .parse import ParseError, parse
+from .parse import COMMA_OUTSIDE, ParseError, parse
 
 EXAMPLES = {
     "grad": 'symdiff grad "(a+b)*(b+1)" --wrt a,b --at a=2,b=1',
@@ -101,6 +101,7 @@ def _formulas(args, several):
 
     Where only one is allowed a ';' stays in the text, so the parser points at it.
     """
+    args.several = several      # for the error of a ',' between formulas: say to use ';'
     return [f.strip() for f in args.formula.split(";")] if several else [args.formula]
 
 
@@ -526,6 +527,8 @@ def _run(args, out, err, stdin, notice):
         # without a traceback of wherever the interrupt landed
         return 130      # 128 + SIGINT
     except ParseError as e:
+        if getattr(args, "several", False) and e.reason.endswith(COMMA_OUTSIDE):
+            e = ParseError(f"{e.reason}; separate the formulas with ';'", e.text, e.position, e.formula_index)
         print(f"symdiff: error: {_in_whole_text(e, getattr(args, 'formula', None))}", file=err)
         return 2
     except (UsageError, ValueError, TypeError, NotImplementedError, OSError, RuntimeError) as e:

@@ -17,6 +17,7 @@ from .graph import Graph
 from .ops import LANGUAGE_CONSTANTS, LANGUAGE_FUNCTIONS
 
 _SHOWN = 60        # characters of a long line shown on each side of an error
+COMMA_OUTSIDE = "',' outside a function call"      # the CLI adds a hint for a Jacobian
 
 
 class ParseError(ValueError):
@@ -200,11 +201,11 @@ def parse_to_graph(text, graph):
                     _reduce(stack.pop()[1], output, binary, neg)
                 top = stack[-1][1]
                 if top is None:
-                    fail("',' outside a function call" if tok == "," else "unmatched ')'", i)
+                    fail(COMMA_OUTSIDE if tok == "," else "unmatched ')'", i)
                 i += 1
                 if tok == ",":
                     if top == "(":
-                        fail("',' outside a function call", i - 1)
+                        fail(COMMA_OUTSIDE, i - 1)
                     top.nargs += 1
                     break
                 stack.pop()

@@ -149,6 +149,20 @@ def test_a_bad_formula_among_several_is_named_and_pointed_at_in_the_whole_text()
                                      "  x; foo(y)", "     ^"]
 
 
+def test_a_comma_between_formulas_of_a_jacobian_says_to_use_a_semicolon():
+    r = run("jacobian", "a*b, a+b", "--at", "a=1,b=2")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines() == [
+        "symdiff: error: ',' outside a function call; separate the formulas with ';' (at position 4)",
+        "  a*b, a+b", "     ^"]
+    r = run("compare", "a*b; a+b, 1", "--no-timing")
+    assert r.stderr.splitlines()[0] == ("symdiff: error: formula 2 of 2: ',' outside a function call; "
+                                        "separate the formulas with ';' (at position 9)")
+    # where one formula is all a command takes, the hint would mislead
+    r = run("grad", "a*b, a+b", "--at", "a=1,b=2")
+    assert r.stderr.splitlines()[0] == "symdiff: error: ',' outside a function call (at position 4)"
+
+
 def test_symdiff_warnings_are_one_line_like_its_errors(tmp_path):
     env = dict(os.environ, SYMDIFF_CACHE_DIR=str(tmp_path), SYMDIFF_CACHE_MAX_MB="abc")
     r = subprocess.run([sys.executable, "-m", "symdiff.cli", "grad", "x^2", "--at", "x=3"],
