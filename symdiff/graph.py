@@ -31,6 +31,7 @@ LEAF_KINDS = frozenset({"Symbol", "Number", "NumberSymbol"})
 
 
 _MAX_FOLDED_BITS = 4096       # fold 2^64 exactly; leave 9^9^9 as a power
+_MAX_ROOT_DEGREE = 2 ** 64    # SymPy may work with 10^(1/2^64), not with 10^(1/7^400)
 _SHALLOW = 100               # a RecursionError in SymPy below this depth is not about depth
 _MAX_EXACT_GAMMA = 100        # lgamma(100) and digamma(100) are exact; digamma(1000) is left unevaluated
 #: graph kinds that SymPy evaluates exactly at whole and half-whole numbers
@@ -46,9 +47,18 @@ def _power_bits(base, exponent):
 def _unfoldable(base, exponent):
     """Whether SymPy numbers ``base ** exponent`` are a power too big to work out exactly (an
     exact 2^65536 has 19,729 digits; 9^(9^9) has 370 million), as ``Graph.pow`` leaves it or as
-    SymPy meets it (9^(9^(9^(x/x))), x/x being 1 to SymPy)."""
-    return base.is_Rational and exponent.is_Rational and _power_bits(
-        Fraction(int(base.p), int(base.q)), Fraction(int(exponent.p), int(exponent.q))) > _MAX_FOLDED_BITS
+    SymPy meets it (9^(9^(9^(x/x))), x/x being 1 to SymPy); or a root of too high a degree.
+    10^(1/7^400) - 1 is about 1e-338, too small for evalf to tell its sign, so SymPy asked for
+    its minimal polynomial, of degree 7^400: hours, where a product or a printer asks the sign."""
+    return base.is_Rational and exponent.is_Rational and (exponent.q > _MAX_ROOT_DEGREE or _power_bits(
+        Fraction(int(base.p), int(base.q)), Fraction(int(exponent.p), int(exponent.q))) > _MAX_FOLDED_BITS)
+
+
+def _unfoldable_offset(base, exponent):
+    """Whether ``base ** exponent``, a rational to a sum such as x + 10^400, has a constant term
+    h with ``base ** h`` too big to work out: SymPy's factor_terms, which Pow runs on any
+    exponent that holds such a power, split 9^(x + 10^400) as 9^(10^400) * 9^x (hours)."""
+    return base.is_Rational and exponent.is_Add and _unfoldable(base, exponent.as_coeff_Add()[0])
 
 
 def exact_number(value):
@@ -468,8 +478,8 @@ class Graph:
         # Sums and products over a power of a variable to an exponent over 4096 are built as
         # written: Mul, merging factors, worked (2x)^(10^400) out as 2^(10^400)*x^(10^400)
         colossal = set()
-        # Constants computed (not numbers) past float64's range: a function or power of one
-        # is opaque and an UnevaluatedExpr, whose evalf gives up at once, where SymPy's
+        # Constants computed (not numbers) past float64's range, and any constant computed
+        # from one: a function or power of one is opaque and an UnevaluatedExpr, whose evalf gives up at once, where SymPy's
         # evalf of sin(exp(10^400)) raised OverflowError from mpmath (printing 2*x + it
         # asks for it) and that of sin(exp(10^19)) ran for hours
         floats, huge = {}, set()
@@ -486,7 +496,12 @@ class Graph:
                 continue
             xs = [built[a] for a in args[v]]
             beyond = constant[v] and any(a in huge for a in args[v])
-            if constant[v] and floats[v] is not None and abs(floats[v]) == math.inf:
+            if beyond or constant[v] and floats[v] is not None and abs(floats[v]) == math.inf:
+                # past float64's range, or worked out from such constants, whatever its float:
+                # 9^9^9 - ((-9)^9^9 + 10^400) is inf - inf (SymPy's Abs of a log of it, asked
+                # by the printer for the log's value, recursed until RecursionError), and
+                # (9^9^9)^((-9)^9^9 + 2^70) is 0.0 (the printer's expand of a log of it worked
+                # 9^9^9 out)
                 huge.add(v)
             inner = beyond or any(a in opaque for a in args[v])
             if inner or self._wild(v) or k in _EXACT_AT_WHOLE and _far_whole(xs[-1]):
@@ -497,7 +512,7 @@ class Graph:
                 built[v] = sympy.Add(*xs, evaluate=v not in colossal)
             elif k == "Mul":
                 built[v] = sympy.Mul(*xs, evaluate=v not in colossal)
-            elif k == "Pow" and (constant[v] and inner or _unfoldable(*xs)):
+            elif k == "Pow" and (constant[v] and inner or _unfoldable(*xs) or _unfoldable_offset(*xs)):
                 base, exponent = xs
                 if exponent.is_Number and exponent.is_negative:
                     # b^-e as 1/(b^e): SymPy's LaTeX printer, writing a negative power as a
