@@ -483,6 +483,14 @@ class Graph:
         # evalf of sin(exp(10^400)) raised OverflowError from mpmath (printing 2*x + it
         # asks for it) and that of sin(exp(10^19)) ran for hours
         floats, huge = {}, set()
+
+        def unreal(v, x):
+            """Whether constant node ``v``, built as ``x``, is never real. SymPy's word is not
+            taken where float64 gives a finite nonzero number: SymPy said 10001/2 - (1/3)^5000,
+            a sum holding an UnevaluatedExpr whose evalf gives up, was not real."""
+            f = floats[v]
+            return _never_real(x) and not (f is not None and math.isfinite(f) and f != 0)
+
         for v in self.reachable(roots):
             k = kind[v]
             constant[v] = k != "Symbol" and all(constant[a] for a in args[v])
@@ -529,10 +537,10 @@ class Graph:
                 # but for a positive rational to a rational power: sqrt(8) is 2*sqrt(2)
                 built[v] = sympy.Pow(*xs, evaluate=v not in opaque
                                      and (not constant[v] or self._rational_power(v)))
-                if constant[v] and _never_real(built[v]):
+                if constant[v] and unreal(v, built[v]):
                     # kept as written in products too: Mul made sqrt(z)/sqrt(-3) -sqrt(3)*I*sqrt(z)/3
                     built[v] = sympy.UnevaluatedExpr(built[v])
-            elif any(constant[a] and _never_real(x) for a, x in zip(args[v], xs)):
+            elif any(constant[a] and unreal(a, x) for a, x in zip(args[v], xs)):
                 # a function of a constant that is never real stays as written: SymPy's
                 # complex values (exp(log(-1)) = -1, floor(acos(2)) = I) are not the nan the
                 # generated code gives, and atan2(acos(1000), 0) took it a minute
@@ -545,7 +553,7 @@ class Graph:
                 built[v] = self._sympy_call(v, xs, evaluate=False)
             else:
                 built[v] = self._sympy_call(v, xs)
-                if constant[v] and _never_real(built[v]):
+                if constant[v] and unreal(v, built[v]):
                     # log(-1) stays log(-1) (nan in the generated code), not I*pi
                     built[v] = self._sympy_call(v, xs, evaluate=False)
             if beyond and k not in ("Add", "Mul") and not isinstance(built[v], sympy.UnevaluatedExpr):
