@@ -31,13 +31,13 @@ def value_and_grad(w11, w12, b1, w21, w22, b2, v1, v2, c, x1, x2, y):
     t1 = w12 * x2
     t2 = t0 + t1
     t3 = t2 + b1
-    t4 = np.maximum(t3, 0.0)
+    t4 = (t3 if t3 > 0.0 or t3 != t3 else 0.0)
     t5 = v1 * t4
     t6 = x1 * w21
     t7 = x2 * w22
     t8 = t6 + t7
     t9 = t8 + b2
-    t10 = np.maximum(t9, 0.0)
+    t10 = (t9 if t9 > 0.0 or t9 != t9 else 0.0)
     t11 = v2 * t10
     t12 = t5 + t11
     t13 = t12 + c

@@ -203,7 +203,7 @@ def tape_run(group_op, group_start, a, b, t, v):
                 v[t[k]] = 1.0 / (1.0 + np.exp(-v[a[k]]))
         elif op == 36:  # relu
             for k in range(s, e):
-                v[t[k]] = np.maximum(v[a[k]], 0.0)
+                v[t[k]] = (v[a[k]] if v[a[k]] > 0.0 or v[a[k]] != v[a[k]] else 0.0)
         elif op == 37:  # leaky_relu
             for k in range(s, e):
                 v[t[k]] = (v[a[k]] if v[a[k]] > 0.0 else v[b[k]] * v[a[k]])

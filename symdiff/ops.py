@@ -176,7 +176,8 @@ OPS = {op.name: op for op in [
     Op("Max", "", "", None, "compare", sympy.Max, nargs=0),
     Op("Min", "", "", None, "compare", sympy.Min, nargs=0),
     Op("sigmoid", _SIGMOID, _SIGMOID, _sigmoid, "transcendental", functions.sigmoid),
-    Op("relu", "np.maximum({0}, 0.0)", "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0),
+    # numpy's maximum(x, 0.0) in numba too (whose np.maximum gave relu(-0.0) = -0.0)
+    Op("relu", "np.maximum({0}, 0.0)", "({0} if {0} > 0.0 or {0} != {0} else 0.0)", lambda x: np.maximum(x, 0.0),
        "compare", functions.relu),
     Op("leaky_relu", "np.where({0} > 0.0, {0}, {1} * {0})", "({0} if {0} > 0.0 else {1} * {0})",
        _leaky_relu, "compare", functions.leaky_relu, nargs=2),
