@@ -520,6 +520,11 @@ class Graph:
                 built[v] = sympy.Add(*xs, evaluate=v not in colossal)
             elif k == "Mul":
                 built[v] = sympy.Mul(*xs, evaluate=v not in colossal)
+            elif k == "Pow" and sympy.nan in xs:
+                # IEEE pow, as the generated code: nan^0 and 1^nan are 1, else nan (a product
+                # with nan^-1 unevaluated in it had been Mul(nan, y), which the printer could
+                # not order: "Invalid NaN comparison")
+                built[v] = sympy.Integer(1) if xs[1] == 0 or xs[0] == 1 else sympy.nan
             elif k == "Pow" and (constant[v] and inner or _unfoldable(*xs) or _unfoldable_offset(*xs)):
                 base, exponent = xs
                 if exponent.is_Number and exponent.is_negative:
