@@ -176,7 +176,7 @@ def tape_run(group_op, group_start, a, b, t, v):
                 v[t[k]] = np.abs(v[a[k]])
         elif op == 27:  # sign
             for k in range(s, e):
-                v[t[k]] = np.sign(v[a[k]])
+                v[t[k]] = (1.0 if v[a[k]] > 0.0 else (-1.0 if v[a[k]] < 0.0 else (0.0 if v[a[k]] == 0.0 else v[a[k]])))
         elif op == 28:  # floor
             for k in range(s, e):
                 v[t[k]] = np.floor(v[a[k]])

@@ -159,7 +159,9 @@ OPS = {op.name: op for op in [
     _unary("expm1", "expm1", expm1),
     _unary("Cbrt", "cbrt", Cbrt),
     _unary("Abs", "abs", sympy.Abs, "compare"),
-    _unary("sign", "sign", sympy.sign, "compare"),
+    # numpy's sign(-0.0) is +0.0; numba's np.sign (and the plain conditional) gave -0.0
+    _unary("sign", "sign", sympy.sign, "compare",
+           scalar="(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else (0.0 if {0} == 0.0 else {0})))"),
     _unary("floor", "floor", sympy.floor, "compare"),
     _unary("ceiling", "ceil", sympy.ceiling, "compare"),
     Op("erf", "scipy.special.erf({0})", "math.erf({0})", scipy.special.erf, "transcendental",
@@ -240,7 +242,7 @@ CUDA_SPELLINGS = {
     "polygamma": "polygamma_real({0}, {1})",           # symdiff.special, as a device function
     "Cbrt": "math.copysign(abs({0}) ** (1.0 / 3.0), {0})",
     "Abs": "abs({0})",
-    "sign": "(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else {0}))",
+    "sign": "(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else (0.0 if {0} == 0.0 else {0})))",
     "floor": "math.floor({0})",
     "ceiling": "math.ceil({0})",
     "atan2": "math.atan2({0}, {1})",

@@ -98,6 +98,7 @@ def _close_where_finite(a, b):
 @example("sin(digamma((x + y)))", {"x": 1.5, "y": -2.49609375, "z": 0.0})
 @example("(ceil(-0.5) ^ x)", {"x": 0.0, "y": 0.0, "z": 0.0})     # printed as -0.0 ** x: -(0.0 ** x)
 @example("(x / relu(-y))", {"x": 0.0, "y": 0.0, "z": 0.0})      # numba's relu(-0.0) was -0.0
+@example("(x / sign(-x))", {"x": 0.0, "y": 0.0, "z": 0.0})      # numba's sign(-0.0) was -0.0
 def test_forward_and_reverse_agree_and_the_numba_tape_agrees(text, point):
     forward = sd.value_and_grad(text, mode="forward", backend="python")
     reverse = sd.value_and_grad(text, mode="reverse", backend="python")

@@ -241,3 +241,17 @@ def test_relu_matches_numpy_to_the_sign_of_zero():
         for got in (straight(x)[0], straight(np.array([x]))[0][0], taped.value_and_grad_array(x)[0]):
             assert (np.isnan(want) and np.isnan(got)) or (
                 got == want and math.copysign(1.0, got) == math.copysign(1.0, want)), (x, got)
+
+
+def test_sign_matches_numpy_to_the_sign_of_zero():
+    # np.sign(-0.0) is +0.0; numba's np.sign gave -0.0, so 1/sign(-x) at x = 0 was inf on the
+    # python backend and -inf on the tape (found by the fuzz)
+    import math
+    straight = sd.value_and_grad("sign(x)", backend="numba")
+    taped = load_module(module_source(build("value_and_grad", ["sign(x)"], ["x"], "reverse").program,
+                                      standalone=False, limit=0))
+    for x in [0.0, -0.0, 1.5, -1.5, np.inf, -np.inf, np.nan]:
+        want = np.sign(x)
+        for got in (straight(x)[0], straight(np.array([x]))[0][0], taped.value_and_grad_array(x)[0]):
+            assert (np.isnan(want) and np.isnan(got)) or (
+                got == want and math.copysign(1.0, got) == math.copysign(1.0, want)), (x, got)
