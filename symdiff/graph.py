@@ -479,9 +479,9 @@ class Graph:
         # written: Mul, merging factors, worked (2x)^(10^400) out as 2^(10^400)*x^(10^400)
         colossal = set()
         # Constants computed (not numbers) past float64's range, and any constant computed
-        # from one: a function or power of one is opaque and an UnevaluatedExpr, whose evalf gives up at once, where SymPy's
-        # evalf of sin(exp(10^400)) raised OverflowError from mpmath (printing 2*x + it
-        # asks for it) and that of sin(exp(10^19)) ran for hours
+        # from one: a function or power of one is opaque and an UnevaluatedExpr, whose evalf
+        # gives up at once, where SymPy's evalf of sin(exp(10^400)) raised OverflowError from
+        # mpmath (printing 2*x + it asks for it) and that of sin(exp(10^19)) ran for hours
         floats, huge = {}, set()
 
         def unreal(v, x):

@@ -233,8 +233,8 @@ CATEGORIES = ("add", "mul", "div", "transcendental", "compare")
 CUDA_SPELLINGS = {
     "add": "{0} + {1}", "sub": "{0} - {1}", "neg": "-{0}", "mul": "{0} * {1}", "div": "{0} / {1}",
     "pow": "{0} ** {1}", "sqrt": "math.sqrt({0})",
-    "max": "({0} if {0} > {1} or {0} != {0} else {1})",
-    "min": "({0} if {0} < {1} or {0} != {0} else {1})",
+    # numba's spellings of these are conditional expressions already, numpy's rules stated
+    **{name: OPS[name].scalar for name in ("max", "min", "sign", "relu", "leaky_relu")},
     **{name: "math.%s({0})" % name for name in (
         "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
         "atanh", "exp", "log", "log1p", "expm1", "erf", "erfc", "gamma")},
@@ -242,7 +242,6 @@ CUDA_SPELLINGS = {
     "polygamma": "polygamma_real({0}, {1})",           # symdiff.special, as a device function
     "Cbrt": "math.copysign(abs({0}) ** (1.0 / 3.0), {0})",
     "Abs": "abs({0})",
-    "sign": "(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else (0.0 if {0} == 0.0 else {0})))",
     "floor": "math.floor({0})",
     "ceiling": "math.ceil({0})",
     "atan2": "math.atan2({0}, {1})",
@@ -250,8 +249,6 @@ CUDA_SPELLINGS = {
     "Heaviside": _heaviside_scalar(),
     "Mod": _mod_spelling("math"),
     "sigmoid": "1.0 / (1.0 + math.exp(-{0}))",
-    "relu": "({0} if {0} > 0.0 else (0.0 if {0} <= 0.0 else {0}))",
-    "leaky_relu": "({0} if {0} > 0.0 else {1} * {0})",
     "softplus": "(({0} if {0} > 0.0 else 0.0) + math.log1p(math.exp(-abs({0}))))",
 }
 

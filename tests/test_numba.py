@@ -228,30 +228,17 @@ def test_max_and_min_match_numpy_to_the_sign_of_zero():
     assert f(x=1.0, y=0.0).tolist()[0] == sd.grad("x / max(y, -y)", backend="python")(x=1.0, y=0.0).tolist()[0]
 
 
-def test_relu_matches_numpy_to_the_sign_of_zero():
-    # relu(x) is np.maximum(x, 0.0), which gives +0.0 at x = -0.0; numba's np.maximum gave -0.0,
-    # so 1/relu(-y) at y = 0 was inf on the python backend and -inf on the tape (found by the fuzz)
-    import math
-    values = [0.0, -0.0, 1.5, -1.5, np.inf, -np.inf, np.nan]
-    straight = sd.value_and_grad("relu(x)", backend="numba")
-    taped = load_module(module_source(build("value_and_grad", ["relu(x)"], ["x"], "reverse").program,
-                                      standalone=False, limit=0))
-    for x in values:
-        want = np.maximum(x, 0.0)
-        for got in (straight(x)[0], straight(np.array([x]))[0][0], taped.value_and_grad_array(x)[0]):
-            assert (np.isnan(want) and np.isnan(got)) or (
-                got == want and math.copysign(1.0, got) == math.copysign(1.0, want)), (x, got)
 
-
-def test_sign_matches_numpy_to_the_sign_of_zero():
-    # np.sign(-0.0) is +0.0; numba's np.sign gave -0.0, so 1/sign(-x) at x = 0 was inf on the
-    # python backend and -inf on the tape (found by the fuzz)
+@pytest.mark.parametrize("name, reference", [("relu", lambda x: np.maximum(x, 0.0)), ("sign", np.sign)])
+def test_relu_and_sign_match_numpy_to_the_sign_of_zero(name, reference):
+    # numpy gives +0.0 at x = -0.0; numba's np.maximum and np.sign gave -0.0, so 1/relu(-y)
+    # and 1/sign(-x) at 0 were inf on the python backend and -inf on the tape (found by the fuzz)
     import math
-    straight = sd.value_and_grad("sign(x)", backend="numba")
-    taped = load_module(module_source(build("value_and_grad", ["sign(x)"], ["x"], "reverse").program,
+    straight = sd.value_and_grad(f"{name}(x)", backend="numba")
+    taped = load_module(module_source(build("value_and_grad", [f"{name}(x)"], ["x"], "reverse").program,
                                       standalone=False, limit=0))
     for x in [0.0, -0.0, 1.5, -1.5, np.inf, -np.inf, np.nan]:
-        want = np.sign(x)
+        want = reference(x)
         for got in (straight(x)[0], straight(np.array([x]))[0][0], taped.value_and_grad_array(x)[0]):
             assert (np.isnan(want) and np.isnan(got)) or (
-                got == want and math.copysign(1.0, got) == math.copysign(1.0, want)), (x, got)
+                got == want and math.copysign(1.0, got) == math.copysign(1.0, want)), (name, x, got)
