@@ -36,6 +36,9 @@ _SHALLOW = 100               # a RecursionError in SymPy below this depth is not
 _MAX_EXACT_GAMMA = 100        # lgamma(100) and digamma(100) are exact; digamma(1000) is left unevaluated
 #: graph kinds that SymPy evaluates exactly at whole and half-whole numbers
 _EXACT_AT_WHOLE = frozenset({"gamma", "loggamma", "polygamma"})
+#: kinds whose SymPy evaluation finds the integer part of their argument exactly
+_INTEGER_PART = frozenset({"floor", "ceiling"})
+_FLOAT_WHOLE = 2.0 ** 53      # from here on every float64 is a whole number
 
 
 def _power_bits(base, exponent):
@@ -512,8 +515,15 @@ class Graph:
                 # 9^9^9 out)
                 huge.add(v)
             inner = beyond or any(a in opaque for a in args[v])
+            whole = False        # an integer part past float64's whole numbers
             if inner or self._wild(v) or k in _EXACT_AT_WHOLE and _far_whole(xs[-1]):
                 opaque.add(v)
+            elif k in _INTEGER_PART and self._integer_part_past_floats(v, floats):
+                # floor(tan(1000)^abs(1000)): SymPy's exact integer part of a computed
+                # constant near 1e167 fell back, past the ~1e100 its evalf can cancel, to
+                # simplify (hours), and so did its evalf; in float64 floor is the identity there
+                opaque.add(v)
+                whole = True
             if any(a in colossal for a in args[v]) or k == "Pow" and not constant[v] and self._colossal_power(v):
                 colossal.add(v)
             if k == "Add":
@@ -561,7 +571,7 @@ class Graph:
                 if constant[v] and unreal(v, built[v]):
                     # log(-1) stays log(-1) (nan in the generated code), not I*pi
                     built[v] = self._sympy_call(v, xs, evaluate=False)
-            if beyond and k not in ("Add", "Mul") and not isinstance(built[v], sympy.UnevaluatedExpr):
+            if (beyond or whole) and k not in ("Add", "Mul") and not isinstance(built[v], sympy.UnevaluatedExpr):
                 built[v] = sympy.UnevaluatedExpr(built[v])
         return [sympy.Integer(0) if r is None else built[r] for r in roots]
 
@@ -628,6 +638,13 @@ class Graph:
         one with over 64 bits (hypot(2^70, 1))."""
         limit = 64 if self.kind[v] == "Pow" else 2 ** 64
         return any(self._number_over(a, limit) for a in self.args[v])
+
+    def _integer_part_past_floats(self, v, floats):
+        """Whether node ``v`` (floor or ceil) is of a computed constant (not a number) that
+        float64 gives as 2^53 or more in size, where every float64 is whole."""
+        a = self.args[v][0]
+        f = floats.get(a)
+        return self.kind[a] != "Number" and f is not None and abs(f) >= _FLOAT_WHOLE
 
     def _rational_power(self, v):
         """Whether node ``v`` (a power) is a positive rational number to a rational power."""

@@ -1,5 +1,6 @@
 """The parser: the language of DESIGN.md, precise errors, and never executing anything."""
 
+import math
 import string
 
 import numpy as np
@@ -254,12 +255,28 @@ def test_derivatives_through_huge_powers_come_back_as_sympy_quickly():
     # 0.0 in float64 (9^(9^(9^-inf))), and the printer's expand of a log of it worked 9^9^9 out
     ("((9^9^9 ^ ((-9)^9^9 + 2^70)) ^ x) * x",
      "x*(B)**x*log(B) + (B)**x".replace("B", f"9**(9**(9**({2**70} + (-9)**387420489)))")),
+    # SymPy's exact integer part of a computed constant near 1e167 (past the ~1e100 its evalf
+    # can cancel) fell back to simplify: a polynomial of degree 1000 in tan(1000), factored
+    # (hours). Worked by hand: d(c x)/dx = c, floor or ceil left as written
+    ("floor(tan(1000)^abs(1000))*x", "floor(tan(1000)**1000)"),
+    ("ceil(tan(1000)^abs(700))*x", "ceiling(tan(1000)**700)"),
 ], ids=lambda case: case if len(case) < 60 else "")
 def test_derivatives_with_constants_sympy_would_work_out_come_back_quickly(text, want):
     with within_seconds(20, f"sd.diff({text!r})"):         # each took well under 0.1 s when written
         d = sd.diff(text, "x")
         sympy.latex(d)                  # as the notebook view does: it asks SymPy questions too
     assert str(d) == want
+
+
+def test_an_integer_part_past_float64s_whole_numbers_is_left_to_the_float():
+    # past 2^53 every float64 is whole, so the generated code's floor is the identity there;
+    # the SymPy form keeps floor(...) unevaluated, and its evalf gives up at once (it ran
+    # SymPy's simplify for hours)
+    with within_seconds(20, "floor(tan(1000)^abs(1000))"):
+        d = sd.diff("floor(tan(1000)^abs(1000))*x", "x")
+        assert str(d.evalf()) == "floor(tan(1000)**1000)"
+    f = sd.grad("floor(tan(1000)^abs(1000))*x", wrt=["x"], backend="python")
+    assert f(1.0)[0] == pytest.approx(math.tan(1000) ** 1000, rel=1e-12)   # about 5.3e167
 
 
 @pytest.mark.parametrize("text, where", [
