@@ -518,7 +518,7 @@ class Graph:
             whole = False        # an integer part past float64's whole numbers
             if inner or self._wild(v) or k in _EXACT_AT_WHOLE and _far_whole(xs[-1]):
                 opaque.add(v)
-            elif k in _INTEGER_PART and self._integer_part_past_floats(v, floats):
+            elif k in _INTEGER_PART and not xs[0].is_Number and self._integer_part_past_floats(v, floats):
                 # floor(tan(1000)^abs(1000)): SymPy's exact integer part of a computed
                 # constant near 1e167 fell back, past the ~1e100 its evalf can cancel, to
                 # simplify (hours), and so did its evalf; in float64 floor is the identity there
@@ -640,11 +640,10 @@ class Graph:
         return any(self._number_over(a, limit) for a in self.args[v])
 
     def _integer_part_past_floats(self, v, floats):
-        """Whether node ``v`` (floor or ceil) is of a computed constant (not a number) that
-        float64 gives as 2^53 or more in size, where every float64 is whole."""
-        a = self.args[v][0]
-        f = floats.get(a)
-        return self.kind[a] != "Number" and f is not None and abs(f) >= _FLOAT_WHOLE
+        """Whether node ``v`` (floor or ceil) is of a constant that float64 gives as 2^53 or
+        more in size, where every float64 is whole."""
+        f = floats.get(self.args[v][0])
+        return f is not None and abs(f) >= _FLOAT_WHOLE
 
     def _rational_power(self, v):
         """Whether node ``v`` (a power) is a positive rational number to a rational power."""
