@@ -13,7 +13,6 @@ import itertools
 import math
 import numbers
 import os
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -23,6 +22,7 @@ import sympy
 
 from . import printing
 from .checkpoint import checkpoint as checkpoint_program
+from ._warn import warn
 from .compile import load_module
 from .forward import directional, tangents
 from .graph import Graph, highest_id
@@ -482,11 +482,10 @@ DENSE_WARNING_ENTRIES = 10_000_000
 
 def _warn_dense(kind, shape, nonzeros):
     rows, cols = shape
-    warnings.warn(f"symdiff: a dense {rows:,} x {cols:,} {'Hessian' if kind == 'hessian' else 'Jacobian'} "
+    warn(f"symdiff: a dense {rows:,} x {cols:,} {'Hessian' if kind == 'hessian' else 'Jacobian'} "
                   f"has {rows * cols:,} entries, {nonzeros:,} of them not structurally zero; built dense, every "
                   f"entry costs about 200 bytes and some time (about {rows * cols * 200 / 1e9:.0f} GB here). "
-                  "sparse=True builds and returns the nonzeros alone (symdiff export: --sparse)",
-                  stacklevel=7)       # the caller of sd.jacobian / sd.hessian (_entry, build, _build ...)
+                  "sparse=True builds and returns the nonzeros alone (symdiff export: --sparse)")
 
 
 def _matrix_outputs(kind, g, roots, xs, mode, sparse, ranks, names):

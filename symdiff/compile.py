@@ -24,8 +24,9 @@ import re
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
+
+from ._warn import warn
 
 _fallback_dir = None
 
@@ -55,9 +56,9 @@ def cache_dir():
         return directory
     if _fallback_dir is None:
         _fallback_dir = Path(tempfile.mkdtemp(prefix="symdiff-cache-"))
-        warnings.warn(f"symdiff: cache directory {directory} is not writable; "
+        warn(f"symdiff: cache directory {directory} is not writable; "
                       f"using {_fallback_dir} for this process (set SYMDIFF_CACHE_DIR to choose one)",
-                      RuntimeWarning, stacklevel=3)
+                      RuntimeWarning)
     return _fallback_dir
 
 
@@ -101,8 +102,8 @@ def cache_limit():
     try:
         mb = float(text) if text else DEFAULT_LIMIT_MB
     except ValueError:
-        warnings.warn(f"symdiff: SYMDIFF_CACHE_MAX_MB={text!r} is not a number of megabytes; "
-                      f"using {DEFAULT_LIMIT_MB}", RuntimeWarning, stacklevel=3)
+        warn(f"symdiff: SYMDIFF_CACHE_MAX_MB={text!r} is not a number of megabytes; "
+                      f"using {DEFAULT_LIMIT_MB}", RuntimeWarning)
         mb = DEFAULT_LIMIT_MB
     return mb * 1e6 if mb > 0 else None
 

@@ -77,8 +77,9 @@ def test_cache_path_that_cannot_be_a_directory_falls_back_with_a_warning(tmp_pat
 def _check_fallback(directory, monkeypatch):
     monkeypatch.setenv("SYMDIFF_CACHE_DIR", str(directory))
     monkeypatch.setattr(sd_compile, "_fallback_dir", None)
-    with pytest.warns(RuntimeWarning, match="not writable"):
+    with pytest.warns(RuntimeWarning, match="not writable") as caught:
         g = sd.grad("x^3", backend="python")
+    assert caught[0].filename == __file__           # the user's call, however deep it was raised
     assert g(x=2.0).tolist() == [12.0]
     assert Path(g.module.__file__).parent == sd_compile._fallback_dir
 
@@ -153,8 +154,9 @@ def test_cache_limit_from_the_environment(monkeypatch):
     monkeypatch.setenv("SYMDIFF_CACHE_MAX_MB", "0")
     assert sd_compile.cache_limit() is None
     monkeypatch.setenv("SYMDIFF_CACHE_MAX_MB", "lots")
-    with pytest.warns(RuntimeWarning, match="SYMDIFF_CACHE_MAX_MB='lots' is not a number"):
+    with pytest.warns(RuntimeWarning, match="SYMDIFF_CACHE_MAX_MB='lots' is not a number") as caught:
         assert sd_compile.cache_limit() == 1000e6
+    assert caught[0].filename == __file__
 
 
 def test_a_new_module_trims_the_cache_and_a_loaded_one_counts_as_used(tmp_path, monkeypatch):
