@@ -483,9 +483,9 @@ DENSE_WARNING_ENTRIES = 10_000_000
 def _warn_dense(kind, shape, nonzeros):
     rows, cols = shape
     warn(f"symdiff: a dense {rows:,} x {cols:,} {'Hessian' if kind == 'hessian' else 'Jacobian'} "
-                  f"has {rows * cols:,} entries, {nonzeros:,} of them not structurally zero; built dense, every "
-                  f"entry costs about 200 bytes and some time (about {rows * cols * 200 / 1e9:.0f} GB here). "
-                  "sparse=True builds and returns the nonzeros alone (symdiff export: --sparse)")
+         f"has {rows * cols:,} entries, {nonzeros:,} of them not structurally zero; built dense, every "
+         f"entry costs about 200 bytes and some time (about {rows * cols * 200 / 1e9:.0f} GB here). "
+         "sparse=True builds and returns the nonzeros alone (symdiff export: --sparse)")
 
 
 def _matrix_outputs(kind, g, roots, xs, mode, sparse, ranks, names):

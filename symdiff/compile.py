@@ -57,8 +57,8 @@ def cache_dir():
     if _fallback_dir is None:
         _fallback_dir = Path(tempfile.mkdtemp(prefix="symdiff-cache-"))
         warn(f"symdiff: cache directory {directory} is not writable; "
-                      f"using {_fallback_dir} for this process (set SYMDIFF_CACHE_DIR to choose one)",
-                      RuntimeWarning)
+             f"using {_fallback_dir} for this process (set SYMDIFF_CACHE_DIR to choose one)",
+             RuntimeWarning)
     return _fallback_dir
 
 
@@ -103,7 +103,7 @@ def cache_limit():
         mb = float(text) if text else DEFAULT_LIMIT_MB
     except ValueError:
         warn(f"symdiff: SYMDIFF_CACHE_MAX_MB={text!r} is not a number of megabytes; "
-                      f"using {DEFAULT_LIMIT_MB}", RuntimeWarning)
+             f"using {DEFAULT_LIMIT_MB}", RuntimeWarning)
         mb = DEFAULT_LIMIT_MB
     return mb * 1e6 if mb > 0 else None
 
