@@ -20,6 +20,7 @@ and break sharing.
 
 import itertools
 import math
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -143,7 +144,7 @@ def sympy_number(value):
     return sympy.Float(value)
 
 
-class Graph:
+class _PyGraph:
     """A table of interned nodes.  See the module docstring."""
 
     def __init__(self):
@@ -188,7 +189,9 @@ class Graph:
         """The node of a SymPy ``Symbol`` (or a name, made into one)."""
         if isinstance(sym, str):
             sym = sympy.Symbol(sym)
-        return self._intern("Symbol", (), sym, ("Symbol", sym))
+        key = ("Symbol", sym)
+        node = self._table.get(key)
+        return node if node is not None else self._new("Symbol", (), key, sym)
 
     def number(self, value):
         """The node of a constant: int and Fraction stay exact, floats are floats.
@@ -716,3 +719,56 @@ def _check_differentiable(e):
                          "evaluate it, .doit() turns it into a formula symdiff can)")
     if not isinstance(e, sympy.Function):
         raise ValueError(f"symdiff cannot differentiate a SymPy {name}: {e}")
+
+
+#: the node table's attributes that live in the C core (when it is built)
+_CORE_ATTRIBUTES = ("kind", "args", "data", "_table", "_adds", "_muls", "_pows", "_minus_one", "zero", "one")
+
+
+#: the version of the interface between this module and symdiff/_graphcore.c: both say it,
+#: so a C core built from older sources is left out, not called with the wrong arguments
+_CORE_API = 1
+
+
+def _graph_class():
+    """Graph: the pure-Python class, or the same with its common-case constructors in C.
+
+    ``symdiff._graphcore`` is an optional extension, compiled at install where a C
+    compiler is at hand; it makes the same nodes in the same order (the tests compare
+    the two on every formula they build), about twice as fast.  Setting the environment
+    variable SYMDIFF_PURE_PYTHON=1 before importing symdiff leaves it out.
+    """
+    if os.environ.get("SYMDIFF_PURE_PYTHON", "") not in ("", "0"):
+        return _PyGraph
+    try:
+        from . import _graphcore
+    except ImportError:
+        return _PyGraph
+    if getattr(_graphcore, "API", None) != _CORE_API:
+        from ._warn import warn
+        warn(f"symdiff's C core ({_graphcore.__file__}) was built from other sources than this "
+             "symdiff; running in pure Python (slower, same results) until it is rebuilt: "
+             "pip install -e . (or python setup.py build_ext --inplace)", RuntimeWarning)
+        return _PyGraph
+    _graphcore.install(_PyGraph.add, _PyGraph.mul, _PyGraph.pow, _PyGraph.number)
+
+    class Graph(_graphcore.Core, _PyGraph):
+        __doc__ = _PyGraph.__doc__
+        __qualname__ = "Graph"          # pickled by its module-level name
+
+        def __getstate__(self):         # copy and pickle: the C attributes are not in __dict__
+            return {**self.__dict__, **{name: getattr(self, name) for name in _CORE_ATTRIBUTES}}
+
+        def __setstate__(self, state):
+            for name, value in state.items():
+                setattr(self, name, value)
+
+    return Graph
+
+
+Graph = _graph_class()
+#: whether Graph's constructors, and the loops of parsing, reverse mode, lowering, checking
+#: and printing, run in C
+ACCELERATED = Graph is not _PyGraph
+if ACCELERATED:
+    from . import _graphcore

@@ -25,10 +25,11 @@ import unicodedata
 
 import sympy
 
-from .graph import to_float  # noqa: F401 (display reads it from here)
+from . import graph as _graph
+from .graph import Graph, to_float  # noqa: F401 (display reads to_float from here)
 from .ops import OPS
 from .optimize import Emitter
-from .program import Program
+from .program import Instr, Program
 
 #: Names generated modules define, import, add as parameters or call (tests/test_printing.py
 #: reads every kind of generated module to keep this complete); an input with one of
@@ -62,7 +63,8 @@ def input_identifiers(names):
     """Valid, distinct Python identifiers for the given input names (kept where possible)."""
     result, used = [], set()
     for k, name in enumerate(names):
-        ident = unicodedata.normalize("NFKC", name)     # as Python reads identifiers: "ﬁ" is "fi"
+        # as Python reads identifiers: "ﬁ" is "fi" (ASCII is its own normal form)
+        ident = name if name.isascii() else unicodedata.normalize("NFKC", name)
         if not ident.isidentifier() or keyword.iskeyword(ident) or ident in RESERVED_IDENTIFIERS \
                 or ident.startswith("_"):
             # generated code keeps names starting with "_" for itself
@@ -361,8 +363,12 @@ def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0, ran
     negation_of, reciprocal_of = g._negation_of, low._reciprocal
     # mark what the outputs need: a sum reads y for its operand -y, a product y for
     # 1/y; a needed constant gets its float as its operand right away
+    accelerated = _graph.ACCELERATED and type(g) is Graph
     needed = bytearray(len(g))
     stack = [o for o in outputs if o is not None]
+    if accelerated:         # the same marks in C, by one scan down the ids
+        needed = _graph._graphcore.needed_nodes(g, stack, names, to_float)
+        stack = []
     pop, push, extend = stack.pop, stack.append, stack.extend
     while stack:
         v = pop()
@@ -393,6 +399,9 @@ def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0, ran
     hints = g.hints
     one_step, fresh, final_name, emit = low._one_step, low.fresh, low.final_name, low.emitter.emit
     body = low.emitter.body
+    if not interleaved and accelerated:
+        boundary = _graph._graphcore.lower_loop(low, needed, primal_limit, OPS, Instr)   # the loop below
+        order = ()
     for v in order:
         if names[v] is not None:        # an input, or a constant
             continue

@@ -13,6 +13,7 @@ import difflib
 import re
 from fractions import Fraction
 
+from . import graph as _graph
 from .graph import Graph
 from .ops import LANGUAGE_CONSTANTS, LANGUAGE_FUNCTIONS
 
@@ -120,8 +121,17 @@ def parse_to_graph(text, graph):
         raise TypeError(f"formula text must be a str, not {type(text).__name__}")
     if not text.strip():
         raise ParseError("the formula is empty", text, 1)
-    toks = _FAST_TOKEN.findall(text)
-    toks.append("")         # the end
+    toks = _tokens(text) if _tokens is not None else None       # in C, for ASCII text
+    if toks is None:
+        toks = _FAST_TOKEN.findall(text)
+        toks.append("")         # the end
+    if _parse_tokens is not None and type(graph) is Graph:
+        # the same loop in C; None where the text is not a well-formed formula, which the
+        # loop below then parses again (the nodes made so far are found made) to say why
+        root = _parse_tokens(graph, toks, LANGUAGE_FUNCTIONS, LANGUAGE_CONSTANTS, _number_value,
+                             _call_node)
+        if root is not None:
+            return root
     positions = []          # filled on the first error only
 
     def position(index):
@@ -304,11 +314,18 @@ def _arity_text(name):
 
 
 def _apply_call(graph, output, call, fail):
-    kind, n = LANGUAGE_FUNCTIONS[call.name]
-    if (n and call.nargs != n) or call.nargs < 1:
+    node = _call_node(graph, call.name, output[-call.nargs:]) if call.nargs else None
+    if node is None:
         fail(f"{call.name}() takes {_arity_text(call.name)}, got {call.nargs}", call.position)
-    xs = output[-call.nargs:]
     del output[-call.nargs:]
+    output.append(node)
+
+
+def _call_node(graph, name, xs):
+    """The node of function ``name`` called on nodes ``xs``; None if they are too many or too few."""
+    kind, n = LANGUAGE_FUNCTIONS[name]
+    if n and len(xs) != n:
+        return None
     if kind == "Pow":
         node = graph.pow(*xs)
     elif kind == "sqrt":
@@ -319,7 +336,12 @@ def _apply_call(graph, output, call, fail):
         node = graph.call("polygamma", graph.zero, xs[0])          # digamma(x)
     else:
         node = graph.call(kind, *xs)
-    output.append(node)
+    return node
+
+
+#: the parser's loop in C, where symdiff's optional C core is built (see graph.ACCELERATED)
+_parse_tokens = _graph._graphcore.parse_tokens if _graph.ACCELERATED else None
+_tokens = _graph._graphcore.tokens if _graph.ACCELERATED else None
 
 
 def parse(text):

@@ -15,7 +15,11 @@ import re
 import textwrap
 import zlib
 
+from . import graph as _graph
 from .ops import CUDA_SPELLINGS, OPS, VECTOR_SPELLINGS
+
+#: body_lines' loop in C, where symdiff's optional C core is built (see graph.ACCELERATED)
+_infix_lines = _graph._graphcore.infix_lines if _graph.ACCELERATED else None
 
 _IMPORTS = (      # (a quick substring test, the exact pattern, the import line)
     ("base64.", re.compile(r"\bbase64\."), "import base64"),
@@ -76,6 +80,9 @@ def body_lines(program, dialect):
                 constants[value] = text
         return text
 
+    if _infix_lines is not None:       # the loop below, in C
+        return _infix_lines(program.body, infix, constants, format_constant,
+                            lambda ins: statement(ins, dialect, spellings))
     lines = []
     append = lines.append
     for ins in program.body:
@@ -180,7 +187,8 @@ def function_source(program, dialect="numpy", name=None, decorator=None, extra=(
     body = body_lines(program, dialect)
     if free:
         body = _with_frees(program, body)
-    lines.extend("    " + line for line in body)
+    if body:
+        lines.append("    " + "\n    ".join(body))
     lines.append("    return " + return_expression(program, extra))
     return "\n".join(lines) + "\n"
 

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import graph as _graph
 from .ops import CATEGORIES, OPS
 
 
@@ -94,6 +95,8 @@ PROGRAM_OPS = frozenset(name for name, op in OPS.items() if op.numpy)
 
 
 _ARITY = {name: OPS[name].nargs for name in PROGRAM_OPS}
+#: check's loop in C, where symdiff's optional C core is built (see graph.ACCELERATED)
+_check_body = _graph._graphcore.check_body if _graph.ACCELERATED else None
 
 
 def check(program):
@@ -111,7 +114,10 @@ def check(program):
         defined.add(name)
     arity = _ARITY
     add = defined.add
-    for ins in program.body:
+    if _check_body is not None:         # the loop below, in C
+        if not _check_body(program.body, defined, arity):
+            _diagnose(program)
+    for ins in () if _check_body is not None else program.body:
         target, op, args = ins
         if arity.get(op) != len(args) or target in defined or not target.isidentifier():
             _diagnose(program)

@@ -9,8 +9,14 @@ Only nodes on a path from a ``wrt`` input to the output take part.
 
 from collections import defaultdict
 
+from . import graph as _graph
+from . import rules
 from .forward import partials_of
-from .graph import highest_id
+from .graph import Graph, highest_id
+from .rules import RULES
+
+#: the loop of sweep in C, where symdiff's optional C core is built (see graph.ACCELERATED)
+_reverse_loop = _graph._graphcore.reverse_loop if _graph.ACCELERATED else None
 
 
 def adjoints(g, output, wrt, cache=None):
@@ -48,6 +54,10 @@ def sweep(g, outputs, seeds, active, wanted, cache=None):
     for output, seed in zip(outputs, seeds):
         if seed is not None and active[output]:
             _send(pending, output, seed)
+    if order is None and _reverse_loop is not None and type(g) is Graph:
+        _reverse_loop(g, pending, active, wanted, cache, partials_of, highest_id(outputs), adjoint,
+                      RULES.get("Pow") is rules._pow)
+        return adjoint
     for v in nodes:
         terms = pending[v]
         if terms is None:

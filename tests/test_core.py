@@ -1,0 +1,178 @@
+"""symdiff's optional C core (symdiff/_graphcore.c) makes what the pure-Python code makes.
+
+The core does the common cases of the graph's constructors and the parser's loop; the
+reference is the pure-Python class ``graph._PyGraph``, which a graph of that class runs
+everywhere (``parse_to_graph`` takes the C loop only for ``graph.Graph``).  So each test
+builds the same formulas both ways and asks for the same node tables, node for node, the
+same errors and the same generated source.
+"""
+
+import copy
+import os
+import pickle
+import subprocess
+import sys
+from unittest import mock
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from op_cases import OP_CASES
+from symdiff import api, printing
+from symdiff import graph as graph_module
+from symdiff.api import build
+from symdiff.examples import rosenbrock
+from symdiff.parse import _FAST_TOKEN, ParseError, parse_to_graph
+from test_fuzz import TEXT, formulas
+
+pytestmark = pytest.mark.skipif(not graph_module.ACCELERATED, reason="symdiff's C core is not built here")
+
+PURE = graph_module._PyGraph
+
+# the shapes the C paths take or hand back: constants on either side, folding to 0 and 1,
+# x - x, c1*(c2*x), negative zero, exact fractions, integers too long for int(), calls
+CORPUS = [case[0] for case in OP_CASES] + [
+    "(a+b)*(b+1)", "x - x", "-x + x", "x + -1*x", "2*(3*x)", "(x*3)*2", "0.5*(2*x)", "0*x", "x*0",
+    "1*x", "x*1.0", "x^0", "x^1", "x^1.0", "2^3", "2^-3", "(1/3)^2", "0^-1", "1^x", "E^x", "pi^2",
+    "x/2", "2/x", "x/x", "-(-x)", "--x", "+x", "-0.0*x", "x + 0.0", "x - 0", "0.0 - x", "-0.0 + x",
+    "1e-3*x", ".5*x", "3.*x", "12345678901234567890*x", "9" * 5000 + "*x", "x^2^3", "-x^2", "2^-x",
+    "x**2**-1", "sin(x)^2 + cos(x)^2", "max(x, y, x)", "min(y, x)", "hypot(y, x)", "atan2(x, y)",
+    "heaviside(x)", "digamma(x)", "sqrt(x)", "pow(x, 3)", "x1*x2 + x2*x1", "a*(b*c) - (a*b)*c",
+    "((((x))))", "sin(cos(tan(x)))", "exp(-x^2/2)/sqrt(2*pi)", rosenbrock(30),
+]
+CORPUS += ["t0*t1 + sin(t0)", "adj_x*x + x^2", "adj_x_1 + adj_x*x - x^3", "x + y + z + 1", "-x - y - z",
+           "1 - x - y", "-x + 2 - y", "x - 1", "-1 + x", "1.0 - x + x*y", "max(x, y) - (x + y + z)"]
+# texts the C loop hands back to the Python one, which must find what is wrong
+BAD = ["", "x +", "(x", "x)", "sin(x", "sin()", "sin(x, y)", "atan2(x)", "foo(x)", "x y", "2x", "1e",
+       "x,y", "(x, y)", "sin", "pi(x)", "x(y)", "x $ y", "*x", "x ^ ^ y", "max(x,)", "(", ")", "1 e"]
+
+
+def _table(g):
+    """A graph's node table, with each constant's type (1 and 1.0 are different nodes)."""
+    return g.kind, g.args, [(type(d).__name__, repr(d)) for d in g.data]
+
+
+def _parsed(cls, texts):
+    g = cls()
+    roots = []
+    for text in texts:
+        try:
+            roots.append(parse_to_graph(text, g))
+        except ParseError as e:
+            roots.append(("ParseError", str(e), e.position))
+    return roots, _table(g)
+
+
+def _same_parse(texts):
+    assert _parsed(graph_module.Graph, texts) == _parsed(PURE, texts)
+
+
+def test_graph_is_the_c_core_here():
+    assert issubclass(graph_module.Graph, graph_module._graphcore.Core)
+    assert issubclass(graph_module.Graph, PURE)
+
+
+@pytest.mark.parametrize("text", CORPUS + BAD)
+def test_the_same_nodes_and_errors_as_pure_python(text):
+    _same_parse([text])
+
+
+def test_formulas_sharing_one_graph_make_the_same_nodes():
+    _same_parse(CORPUS + BAD)       # one graph: later formulas find earlier nodes
+
+
+@given(st.lists(formulas(smooth_only=False), min_size=1, max_size=3))
+def test_random_formulas_make_the_same_nodes(texts):
+    _same_parse(texts)
+
+
+@given(TEXT)
+def test_random_text_makes_the_same_nodes_or_the_same_error(text):
+    _same_parse([text])
+
+
+def _source(kind, texts, mode):
+    return printing.function_source(build(kind, texts, None, mode).program)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("kind", ["grad", "hessian"])
+def test_the_same_programs_as_pure_python(kind, mode):
+    for text in CORPUS:
+        try:
+            fast = _source(kind, [text], mode)
+        except (ValueError, NotImplementedError) as e:
+            fast = repr(e)
+        with mock.patch.object(api, "Graph", PURE):
+            try:
+                pure = _source(kind, [text], mode)
+            except (ValueError, NotImplementedError) as e:
+                pure = repr(e)
+        assert fast == pure, text
+
+
+@given(formulas(smooth_only=False), st.sampled_from(["forward", "reverse"]))
+def test_random_formulas_make_the_same_programs(text, mode):
+    fast = _source("hessian", [text], mode)
+    with mock.patch.object(api, "Graph", PURE):
+        assert _source("hessian", [text], mode) == fast
+
+
+def test_a_graph_copies_and_pickles_with_its_c_attributes():
+    g = graph_module.Graph()
+    root = parse_to_graph("sin(x)*y + 2*(3*x)", g)
+    g.hints[root] = ("adjoint", root)
+    for other in (copy.deepcopy(g), pickle.loads(pickle.dumps(g))):
+        assert _table(other) == _table(g) and other.hints == g.hints
+        # its interning tables came along: the formula again makes no new node
+        assert parse_to_graph("y*sin(x) + 2*(3*x)", other) == root and len(other) == len(g)
+
+
+def test_wrong_calls_into_the_core_are_errors_not_crashes():
+    g = graph_module.Graph()
+    x = g.symbol("x")
+    with pytest.raises(IndexError, match="node 99 is not in the graph"):
+        g.add(x, 99)
+    with pytest.raises(TypeError):
+        g.mul(x, "y")
+    with pytest.raises(TypeError, match="pow"):
+        g.pow(x)
+
+
+# ASCII text, whitespace and control characters included: what the C tokenizer reads itself
+_ASCII = st.lists(st.sampled_from([chr(c) for c in range(128)] + ["**", "1e5", "2.5E-3", "e+", ".5", "sin("]),
+                  max_size=40).map("".join)
+
+
+@given(_ASCII)
+def test_the_c_tokenizer_finds_the_tokens_the_regular_expression_finds(text):
+    assert graph_module._graphcore.tokens(text) == _FAST_TOKEN.findall(text) + [""]
+
+
+def test_the_c_tokenizer_leaves_other_text_to_the_regular_expression():
+    assert graph_module._graphcore.tokens("x + \u03b1") is None
+    _same_parse(["x\u2003+ y", "\u03b1 + 1", "x\u00a0*\u00a0y"])     # em space, alpha, no-break space
+
+
+def _run(code, **env):
+    return subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True,
+                          text=True, check=True)
+
+
+def test_symdiff_runs_in_pure_python_when_asked():
+    code = ("import symdiff as sd, symdiff.graph as g; "
+            "print(g.ACCELERATED, g.Graph is g._PyGraph, sd.grad('(a+b)*(b+1)', ['a', 'b'])(2, 1))")
+    assert _run(code, SYMDIFF_PURE_PYTHON="1").stdout.split() == ["False", "True", "[2.", "5.]"]
+
+
+def test_a_c_core_built_from_other_sources_is_left_out_with_a_warning():
+    # what an editable install whose C core was not rebuilt after an update would see
+    code = ("import sys, types, warnings; warnings.simplefilter('always'); "
+            "old = types.ModuleType('symdiff._graphcore'); old.API = 0; old.__file__ = '_graphcore.so'; "
+            "sys.modules['symdiff._graphcore'] = old; "
+            "import symdiff as sd, symdiff.graph as g; "
+            "print(g.ACCELERATED, sd.grad('x^2', ['x'])(3.0))")
+    result = _run(code)
+    assert result.stdout.split() == ["False", "[6.]"]
+    assert "RuntimeWarning: symdiff's C core" in result.stderr and "rebuilt" in result.stderr
