@@ -16,8 +16,10 @@ CasADi's SX from the same random sequence.  After the table: the banded
 Rosenbrock Hessian (sparse=True) and the Rosenbrock gradient by forward mode
 at n/4, n/2 and n, each in a fresh process, to show both grow linearly.
 
-The first line names the interpreter and the last times a reference loop (pure
-Python interning, the kind of work every stage does): machines differ, and the same
+The first line names the interpreter and whether symdiff's C core ran (with
+SYMDIFF_PURE_PYTHON=1 the pure-Python code is timed), and the last times a
+reference loop (pure Python interning, the kind of work every stage does
+without the C core): machines differ, and the same
 code has taken 6 s on one and 17 s on another, so a row read on a slower
 machine is set against that line and CasADi's seconds from the same run.
 """
@@ -37,7 +39,7 @@ from symdiff import printing
 from symdiff.api import _gc_paused, build, derivative_nodes
 from symdiff.examples import rosenbrock
 from symdiff.examples import sin_exp_chain as chain
-from symdiff.graph import Graph
+from symdiff.graph import ACCELERATED, Graph
 from symdiff.lower import lower
 from symdiff.parse import parse_to_graph
 
@@ -224,6 +226,11 @@ def reference_seconds(n=1_000_000, repeats=3):
     return best
 
 
+def core_line():
+    """Whether symdiff's C core ran (symdiff/_graphcore.c; SYMDIFF_PURE_PYTHON=1 leaves it out)."""
+    return "C core on" if ACCELERATED else "pure Python (no C core)"
+
+
 BIG_ROSENBROCK = "Rosenbrock n=100,000"
 SECONDS_TARGET = 5.0
 
@@ -301,7 +308,7 @@ def main():
         return
     if args.stages:
         best = stages(args.stages)
-        print(f"Rosenbrock n={args.stages:,}, text -> source by stage (best of two): "
+        print(f"Rosenbrock n={args.stages:,}, {core_line()}, text -> source by stage (best of two): "
               + ", ".join(f"{k} {v:.2f} s" for k, v in best.items()) + f"; total {sum(best.values()):.2f} s")
         return
     if args.row:
@@ -315,7 +322,8 @@ def main():
         return
 
     # timings depend on the interpreter's build too (a PGO/LTO build runs this ~10% faster)
-    print(f"Python {platform.python_version()} ({sys.executable}), {os.cpu_count()} cores\n")
+    print(f"Python {platform.python_version()} ({sys.executable}), {os.cpu_count()} cores, "
+          f"{core_line()}\n")
     print(f"{'formula':<34}{'nodes':>10}{'to source s':>12}{'peak MB':>9}{'lines':>9}{'ratio':>7}"
           f"{'CasADi ratio':>13}{'CasADi s':>10}{'SymPy s':>9}")
     results = {}

@@ -1,16 +1,20 @@
-/* The graph's interning constructors in C: an optional accelerator.
+/* symdiff's optional C core: the loops of text -> source, in C.
  *
- * symdiff.graph.Graph works without this module (the pure-Python class is
- * graph._PyGraph, the reference).  Where it is built, Graph derives from Core,
- * whose methods below do the common cases of add, mul, pow, neg, sub, div and
- * number -- two non-constant operands, a constant times a non-constant, a
- * non-constant to a constant power -- exactly as the Python methods do, making
- * the same nodes in the same order; every other case is handed to the Python
- * method (graph._PyGraph.add ...), given at import by install().  The tests
- * build the same formulas with both classes and compare the node tables.
+ * symdiff works without this module: graph._PyGraph and the Python loops of
+ * parse, reverse, lower, program and printing are the reference.  Where it is
+ * built, graph.Graph derives from Core, whose methods do the common cases of
+ * the graph's constructors -- add, mul, pow, neg, sub, div and number on nodes
+ * and constants -- and the functions below run the loops of the parser
+ * (parse_tokens, tokens), the reverse sweep (reverse_loop), lowering
+ * (needed_nodes, lower_loop), the checker (check_body) and the printer
+ * (infix_lines).  Each makes what the Python code makes, node for node and
+ * line for line, and hands every case it does not do to the Python code
+ * (graph._PyGraph.mul ..., given at import by install(); rules; the Emitter).
+ * tests/test_core.py builds the same formulas both ways and compares.
  *
  * Node ids are Python ints indexing the lists kind, args and data; a node's
- * kind is a str ("Add", "Number" ...).
+ * kind is a str ("Add", "Number" ...).  An interface change bumps API here and
+ * graph._CORE_API together.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -26,7 +30,7 @@ typedef struct {
 } Core;
 
 /* the Python methods for the cases not done here, and interned strings */
-static PyObject *py_add, *py_mul, *py_pow, *py_number;
+static PyObject *py_mul, *py_pow, *py_number;
 static PyObject *s_Number, *s_NumberSymbol, *s_Add, *s_Mul, *s_Pow;
 static PyObject *int_zero, *int_one, *int_minus_one, *int_two, *float_two, *float_half, *float_minus_one;
 
@@ -2193,12 +2197,12 @@ fail:
 
 static PyObject *install(PyObject *module, PyObject *const *xs, Py_ssize_t n)
 {
-    if (n != 4) {
-        PyErr_SetString(PyExc_TypeError, "install(add, mul, pow, number): the Python methods");
+    if (n != 3) {
+        PyErr_SetString(PyExc_TypeError, "install(mul, pow, number): the Python methods");
         return NULL;
     }
-    PyObject **slots[4] = {&py_add, &py_mul, &py_pow, &py_number};
-    for (int k = 0; k < 4; k++) {
+    PyObject **slots[3] = {&py_mul, &py_pow, &py_number};
+    for (int k = 0; k < 3; k++) {
         Py_INCREF(xs[k]);
         Py_XSETREF(*slots[k], xs[k]);
     }
@@ -2207,7 +2211,7 @@ static PyObject *install(PyObject *module, PyObject *const *xs, Py_ssize_t n)
 
 static PyMethodDef module_methods[] = {
     {"install", (PyCFunction)(void (*)(void))install, METH_FASTCALL,
-     "install(add, mul, pow, number): the Python methods for the cases Core leaves to them."},
+     "install(mul, pow, number): the Python methods for the cases Core leaves to them."},
     {"parse_tokens", (PyCFunction)(void (*)(void))parse_tokens, METH_FASTCALL,
      "parse_tokens(graph, tokens, functions, constants, number_value, call_node): the root node "
      "of the formula, or None where the Python parser must say what is wrong."},
@@ -2270,7 +2274,7 @@ PyMODINIT_FUNC PyInit__graphcore(void)
     if (m == NULL)
         return NULL;
     /* graph._CORE_API: the interface this file implements */
-    if (PyModule_AddIntConstant(m, "API", 1) < 0) {
+    if (PyModule_AddIntConstant(m, "API", 2) < 0) {
         Py_DECREF(m);
         return NULL;
     }

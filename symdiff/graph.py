@@ -727,7 +727,7 @@ _CORE_ATTRIBUTES = ("kind", "args", "data", "_table", "_adds", "_muls", "_pows",
 
 #: the version of the interface between this module and symdiff/_graphcore.c: both say it,
 #: so a C core built from older sources is left out, not called with the wrong arguments
-_CORE_API = 1
+_CORE_API = 2
 
 
 def _graph_class():
@@ -750,7 +750,7 @@ def _graph_class():
              "symdiff; running in pure Python (slower, same results) until it is rebuilt: "
              "pip install -e . (or python setup.py build_ext --inplace)", RuntimeWarning)
         return _PyGraph
-    _graphcore.install(_PyGraph.add, _PyGraph.mul, _PyGraph.pow, _PyGraph.number)
+    _graphcore.install(_PyGraph.mul, _PyGraph.pow, _PyGraph.number)
 
     class Graph(_graphcore.Core, _PyGraph):
         __doc__ = _PyGraph.__doc__
