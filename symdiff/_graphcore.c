@@ -34,6 +34,9 @@ static PyObject *py_mul, *py_pow, *py_number;
 static PyObject *s_Number, *s_NumberSymbol, *s_Add, *s_Mul, *s_Pow;
 static PyObject *int_zero, *int_one, *int_minus_one, *int_two, *float_two, *float_half, *float_minus_one;
 
+/* every 2^16 steps of a loop: 0, or -1 with KeyboardInterrupt (Ctrl-C) or another signal's error */
+#define CHECK_SIGNALS(step) ((((step) & 0xFFFF) == 0) ? PyErr_CheckSignals() : 0)
+
 static int is_kind(PyObject *k, PyObject *name)
 {
     if (k == name)
@@ -802,13 +805,15 @@ static PyObject *parse_loop(Core *g, PyObject *toks, PyObject *functions, PyObje
                             PyObject *number_value, PyObject *call_node, Nodes *out,
                             Pending *stack, PyObject *symbols, PyObject *numbers)
 {
-    Py_ssize_t n_end = PyList_GET_SIZE(toks) - 1, top = 0, i = 0;
+    Py_ssize_t n_end = PyList_GET_SIZE(toks) - 1, top = 0, i = 0, operands = 0;
     stack[0].prec = -1;
     stack[0].code = C_BOTTOM;
 #define TOK(k) ((k) <= n_end ? PyList_GET_ITEM(toks, (k)) : PyList_GET_ITEM(toks, n_end))
 #define BAIL Py_RETURN_NONE
     for (;;) {
         /* -- an operand: number, name, call, '(' or a prefix sign -- */
+        if (CHECK_SIGNALS(++operands) < 0)
+            return NULL;
         PyObject *tok = TOK(i);
         if (!PyUnicode_Check(tok))
             BAIL;
@@ -1252,6 +1257,10 @@ static PyObject *reverse_loop(PyObject *module, PyObject *const *xs, Py_ssize_t 
     }
     int failed = 0;
     for (Py_ssize_t i = top; i >= 0 && !failed; i--) {
+        if (CHECK_SIGNALS(i) < 0) {
+            failed = 1;
+            break;
+        }
         PyObject *terms = PyList_GET_ITEM(pending, i);
         if (terms == Py_None)
             continue;
@@ -1900,6 +1909,8 @@ static PyObject *lower_nodes(Lowering *L, PyObject *needed, Py_ssize_t primal_li
     Py_ssize_t size = PyByteArray_GET_SIZE(needed), boundary = -1;
     const char *marks = PyByteArray_AS_STRING(needed);
     for (Py_ssize_t i = 0; i < size; i++) {
+        if (CHECK_SIGNALS(i) < 0)
+            return NULL;
         if (!marks[i])
             continue;
         if (i >= PyList_GET_SIZE(L->names)) {

@@ -10,8 +10,10 @@ same errors and the same generated source.
 import copy
 import os
 import pickle
+import signal
 import subprocess
 import sys
+import time
 from unittest import mock
 
 import pytest
@@ -176,3 +178,21 @@ def test_a_c_core_built_from_other_sources_is_left_out_with_a_warning():
     result = _run(code)
     assert result.stdout.split() == ["False", "[6.]"]
     assert "RuntimeWarning: symdiff's C core" in result.stderr and "rebuilt" in result.stderr
+
+
+def test_ctrl_c_stops_a_long_build_at_once():
+    # the C loops look for signals as they go, as the interpreter does between bytecodes
+    text = rosenbrock(300_000)          # about 15 s from text to source on this machine
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 1.0)
+        start = time.perf_counter()
+        with pytest.raises(KeyboardInterrupt):
+            printing.function_source(build("grad", [text], None, "reverse").program)
+        assert time.perf_counter() - start < 3.0
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
