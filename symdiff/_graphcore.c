@@ -2097,7 +2097,8 @@ fail:
 /* check_body(body, defined, arity): program.check's quick pass over the body -- each op of
  * its arity, each target a new identifier, each operand a float or defined before -- adding
  * the targets to the set ``defined`` (holding the inputs).  True when every instruction
- * passes, False at the first that does not (program._diagnose then says why). */
+ * passes, False at the first that does not (program._diagnose then says why), None at one
+ * that is not a tuple of three with a tuple of operands (the Python pass reads those). */
 static PyObject *check_body(PyObject *module, PyObject *const *xs, Py_ssize_t n)
 {
     if (n != 3 || !PyAnySet_Check(xs[1]) || !PyDict_Check(xs[2])) {
@@ -2107,13 +2108,14 @@ static PyObject *check_body(PyObject *module, PyObject *const *xs, Py_ssize_t n)
     PyObject *it = PyObject_GetIter(xs[0]), *ins, *defined = xs[1], *arity = xs[2];
     if (it == NULL)
         return NULL;
-    int ok = 1;
+    int ok = 1, tuples = 1;
     while (ok == 1 && (ins = PyIter_Next(it)) != NULL) {
         ok = 0;
-        if (PyTuple_Check(ins) && PyTuple_GET_SIZE(ins) == 3) {
+        tuples = PyTuple_Check(ins) && PyTuple_GET_SIZE(ins) == 3 && PyTuple_Check(PyTuple_GET_ITEM(ins, 2));
+        if (tuples) {
             PyObject *target = PyTuple_GET_ITEM(ins, 0), *op = PyTuple_GET_ITEM(ins, 1);
             PyObject *args = PyTuple_GET_ITEM(ins, 2);
-            PyObject *count = PyTuple_Check(args) ? PyDict_GetItemWithError(arity, op) : NULL;
+            PyObject *count = PyDict_GetItemWithError(arity, op);
             if (count != NULL && PyLong_Check(count) && PyLong_AsSsize_t(count) == PyTuple_GET_SIZE(args)
                     && PyUnicode_Check(target) && PyUnicode_IsIdentifier(target) == 1
                     && PySet_Contains(defined, target) == 0) {
@@ -2134,6 +2136,8 @@ static PyObject *check_body(PyObject *module, PyObject *const *xs, Py_ssize_t n)
     Py_DECREF(it);
     if (ok < 0 || PyErr_Occurred())
         return NULL;
+    if (!tuples)            /* instructions or operands not tuples: the Python pass reads them */
+        Py_RETURN_NONE;
     return PyBool_FromLong(ok);
 }
 

@@ -113,18 +113,21 @@ def check(program):
             raise ProgramError(f"input {name!r} appears twice")
         defined.add(name)
     arity = _ARITY
-    add = defined.add
-    if _check_body is not None:         # the loop below, in C
-        if not _check_body(program.body, defined, arity):
-            _diagnose(program)
-    for ins in () if _check_body is not None else program.body:
-        target, op, args = ins
-        if arity.get(op) != len(args) or target in defined or not target.isidentifier():
-            _diagnose(program)
-        for a in args:
-            if a not in defined and not isinstance(a, float):
+    # the loop below, in C: True, False at a bad instruction, None for a body not of tuples
+    verdict = None if _check_body is None else _check_body(program.body, defined, arity)
+    if verdict is False:
+        _diagnose(program)
+    if verdict is None:
+        defined = set(program.inputs)   # (without what the C loop added before it gave up)
+        add = defined.add
+        for ins in program.body:
+            target, op, args = ins
+            if arity.get(op) != len(args) or target in defined or not target.isidentifier():
                 _diagnose(program)
-        add(target)
+            for a in args:
+                if not isinstance(a, float) and (not isinstance(a, str) or a not in defined):
+                    _diagnose(program)      # (an operand neither a name nor a float included)
+            add(target)
     for o in program.outputs:
         if isinstance(o, str) and o not in defined:
             raise ProgramError(f"output {o!r} is never defined")

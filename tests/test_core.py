@@ -7,6 +7,7 @@ builds the same formulas both ways and asks for the same node tables, node for n
 same errors and the same generated source.
 """
 
+import contextlib
 import copy
 import os
 import pickle
@@ -21,7 +22,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from op_cases import OP_CASES
-from symdiff import api, printing
+from symdiff import api, numba_backend, printing
+from symdiff import program as program_module
 from symdiff import graph as graph_module
 from symdiff.api import build
 from symdiff.examples import rosenbrock
@@ -95,7 +97,17 @@ def test_random_text_makes_the_same_nodes_or_the_same_error(text):
 
 
 def _source(kind, texts, mode):
-    return printing.function_source(build(kind, texts, None, mode).program)
+    """The program's source and its numba module's (its dialects are other spellings)."""
+    program = build(kind, texts, None, mode).program
+    return printing.function_source(program) + numba_backend.module_source(program)
+
+
+@contextlib.contextmanager
+def _pure():
+    """Everything in pure Python: the graph class, and the checker's and printer's loops."""
+    with mock.patch.object(api, "Graph", PURE), mock.patch.object(printing, "_infix_lines", None), \
+            mock.patch.object(program_module, "_check_body", None):
+        yield
 
 
 @pytest.mark.parametrize("mode", ["forward", "reverse"])
@@ -106,7 +118,7 @@ def test_the_same_programs_as_pure_python(kind, mode):
             fast = _source(kind, [text], mode)
         except (ValueError, NotImplementedError) as e:
             fast = repr(e)
-        with mock.patch.object(api, "Graph", PURE):
+        with _pure():
             try:
                 pure = _source(kind, [text], mode)
             except (ValueError, NotImplementedError) as e:
@@ -117,7 +129,7 @@ def test_the_same_programs_as_pure_python(kind, mode):
 @given(formulas(smooth_only=False), st.sampled_from(["forward", "reverse"]))
 def test_random_formulas_make_the_same_programs(text, mode):
     fast = _source("hessian", [text], mode)
-    with mock.patch.object(api, "Graph", PURE):
+    with _pure():
         assert _source("hessian", [text], mode) == fast
 
 
@@ -196,3 +208,37 @@ def test_ctrl_c_stops_a_long_build_at_once():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _bad_programs():
+    """Programs each wrong in one way the checker looks for, and one right one."""
+    from symdiff.program import Instr, Program
+    good = [Instr("t0", "mul", ("x", "y")), Instr("t1", "add", ("t0", 1.0)), Instr("t2", "sin", ("t1",))]
+    cases = {"good": good}
+    cases["unknown op"] = good[:2] + [Instr("t2", "frobnicate", ("t1",))]
+    cases["wrong arity"] = good[:2] + [Instr("t2", "sin", ("t1", "t0"))]
+    cases["used before defined"] = [good[1], good[0], good[2]]
+    cases["assigned twice"] = good + [Instr("t1", "cos", ("t0",))]
+    cases["input assigned"] = good + [Instr("x", "cos", ("t0",))]
+    cases["not an identifier"] = good + [Instr("t 3", "cos", ("t0",))]
+    cases["keyword"] = good + [Instr("lambda", "cos", ("t0",))]
+    cases["an int operand"] = good + [Instr("t3", "mul", ("t0", 2))]
+    cases["a list of operands"] = good + [Instr("t3", "cos", ["t0"])]
+    cases["an unhashable operand"] = good + [Instr("t3", "cos", (["t0"],))]
+    return {name: Program("f", ("x", "y"), tuple(body), ("t2",), ("f",)) for name, body in cases.items()}
+
+
+@pytest.mark.parametrize("name", list(_bad_programs()))
+def test_the_c_checker_passes_and_fails_what_the_python_one_does(name):
+    program = _bad_programs()[name]
+
+    def outcome():
+        try:
+            program_module.check(program)
+            return "ok"
+        except (program_module.ProgramError, TypeError) as e:
+            return f"{type(e).__name__}: {e}"
+    fast = outcome()
+    with _pure():
+        assert outcome() == fast
+    assert (fast == "ok") == (name in ("good", "a list of operands"))     # any sequence will do
