@@ -1361,9 +1361,11 @@ static PyObject *reverse_loop(PyObject *module, PyObject *const *xs, Py_ssize_t 
 }
 
 /* -- lowering's loop ----------------------------------------------------------------------
- * lower_loop(lowering, needed, primal_limit, ops, instr) runs the loop of symdiff.lower.lower
- * over the needed nodes in id order (the path without ranks) and returns where the
- * function's own instructions end (lower's ``boundary``: None if they never do).  Each node
+ * lower_loop(lowering, needed, primal_limit, ops, instr, primal) runs the loop of
+ * symdiff.lower.lower over the needed nodes: in id order, given their marks (a bytearray),
+ * returning where the function's own instructions end (lower's ``boundary``: None if they
+ * never do); or in the order of a list (a schedule), appending to the list ``primal`` the
+ * targets of the instructions of nodes below primal_limit, returning None.  Each node
  * of a common shape becomes its instruction here, as _Lowering._one_step finds it, named as
  * _Lowering.fresh and .final_name name it (an adjoint's name here, other hints there) and
  * appended as Emitter.emit appends it; an instruction Emitter.emit could simplify, and
@@ -1904,7 +1906,60 @@ done:
     return r;
 }
 
-static PyObject *lower_nodes(Lowering *L, PyObject *needed, Py_ssize_t primal_limit)
+/* the instruction(s) of node i, whose names[i] is None: 0, or -1 on error */
+static int lower_node(Lowering *L, Py_ssize_t i)
+{
+    PyObject *v = PyLong_FromSsize_t(i);
+    if (v == NULL)
+        return -1;
+    PyObject *op = NULL, *args = NULL, *target = NULL, *value = NULL;
+    int r = one_step(L, v, &op, &args);
+    if (r == 0)
+        r = emit_sum(L, v, i);
+    if (r > 0 && op == NULL) {      /* a sum, done */
+        Py_DECREF(v);
+        return 0;
+    }
+    if (r == 0) {           /* the general path */
+        PyObject *done = NULL;
+        if (sync_counter(L) == 0) {
+            done = PyObject_CallMethod(L->low, "emit", "O", v);
+            if (done != NULL && read_counter(L) < 0)
+                Py_CLEAR(done);
+        }
+        Py_DECREF(v);
+        if (done == NULL)
+            return -1;
+        Py_DECREF(done);
+        return 0;
+    }
+    if (r > 0 && (target = name_for(L, v)) != NULL && (value = emit(L, target, op, args)) != NULL) {
+        /* _Lowering.settle */
+        PyList_SetItem(L->names, i, value);        /* steals value */
+        r = value != target ? PyDict_SetItem(L->labels, v, target) : 0;
+    }
+    else
+        r = -1;
+    Py_DECREF(v);
+    Py_XDECREF(op);
+    Py_XDECREF(args);
+    Py_XDECREF(target);
+    return r < 0 ? -1 : 0;
+}
+
+/* whether node i still needs its code (names[i] is None; not an input or a constant): 1, 0,
+ * or -1 with IndexError */
+static int unnamed(Lowering *L, Py_ssize_t i)
+{
+    if (i < 0 || i >= PyList_GET_SIZE(L->names)) {
+        PyErr_SetString(PyExc_IndexError, "lower_loop: a needed node past the names");
+        return -1;
+    }
+    return PyList_GET_ITEM(L->names, i) == Py_None;
+}
+
+/* in id order, the needed nodes (a bytearray of marks): lower's boundary, or None */
+static PyObject *lower_in_id_order(Lowering *L, PyObject *needed, Py_ssize_t primal_limit)
 {
     Py_ssize_t size = PyByteArray_GET_SIZE(needed), boundary = -1;
     const char *marks = PyByteArray_AS_STRING(needed);
@@ -1913,50 +1968,14 @@ static PyObject *lower_nodes(Lowering *L, PyObject *needed, Py_ssize_t primal_li
             return NULL;
         if (!marks[i])
             continue;
-        if (i >= PyList_GET_SIZE(L->names)) {
-            PyErr_SetString(PyExc_IndexError, "lower_loop: a needed node past the names");
+        int r = unnamed(L, i);
+        if (r < 0)
             return NULL;
-        }
-        if (PyList_GET_ITEM(L->names, i) != Py_None)    /* an input, or a constant */
+        if (!r)
             continue;
         if (boundary < 0 && i >= primal_limit)
             boundary = PyList_GET_SIZE(L->body);
-        PyObject *v = PyLong_FromSsize_t(i);
-        if (v == NULL)
-            return NULL;
-        PyObject *op = NULL, *args = NULL, *target = NULL, *value = NULL;
-        int r = one_step(L, v, &op, &args);
-        if (r == 0)
-            r = emit_sum(L, v, i);
-        if (r > 0 && op == NULL) {      /* a sum, done */
-            Py_DECREF(v);
-            continue;
-        }
-        if (r == 0) {           /* the general path */
-            PyObject *done = NULL;
-            if (sync_counter(L) == 0) {
-                done = PyObject_CallMethod(L->low, "emit", "O", v);
-                if (done != NULL && read_counter(L) < 0)
-                    Py_CLEAR(done);
-            }
-            Py_DECREF(v);
-            if (done == NULL)
-                return NULL;
-            Py_DECREF(done);
-            continue;
-        }
-        if (r > 0 && (target = name_for(L, v)) != NULL && (value = emit(L, target, op, args)) != NULL) {
-            /* _Lowering.settle */
-            PyList_SetItem(L->names, i, value);        /* steals value */
-            r = value != target ? PyDict_SetItem(L->labels, v, target) : 0;
-        }
-        else
-            r = -1;
-        Py_DECREF(v);
-        Py_XDECREF(op);
-        Py_XDECREF(args);
-        Py_XDECREF(target);
-        if (r < 0)
+        if (lower_node(L, i) < 0)
             return NULL;
     }
     if (sync_counter(L) < 0)
@@ -1966,10 +1985,40 @@ static PyObject *lower_nodes(Lowering *L, PyObject *needed, Py_ssize_t primal_li
     return PyLong_FromSsize_t(boundary);
 }
 
+/* in the order of a list of nodes (lower's schedule), each instruction of a node below
+ * primal_limit appended to ``primal`` (its target) as it is made: None */
+static PyObject *lower_in_order(Lowering *L, PyObject *order, Py_ssize_t primal_limit, PyObject *primal)
+{
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(order); k++) {
+        if (CHECK_SIGNALS(k) < 0)
+            return NULL;
+        Py_ssize_t i = PyLong_AsSsize_t(PyList_GET_ITEM(order, k));
+        if (i == -1 && PyErr_Occurred())
+            return NULL;
+        int r = unnamed(L, i);
+        if (r < 0)
+            return NULL;
+        if (!r)
+            continue;
+        Py_ssize_t start = PyList_GET_SIZE(L->body);
+        if (lower_node(L, i) < 0)
+            return NULL;
+        if (i < primal_limit)
+            for (Py_ssize_t j = start; j < PyList_GET_SIZE(L->body); j++)
+                if (PyList_Append(primal, PyTuple_GET_ITEM(PyList_GET_ITEM(L->body, j), 0)) < 0)
+                    return NULL;
+    }
+    if (sync_counter(L) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyObject *lower_loop(PyObject *module, PyObject *const *xs, Py_ssize_t n)
 {
-    if (n != 5 || !PyByteArray_Check(xs[1]) || !PyDict_Check(xs[3]) || !PyType_Check(xs[4])) {
-        PyErr_SetString(PyExc_TypeError, "lower_loop(lowering, needed, primal_limit, ops, instr)");
+    if (n != 6 || !(PyByteArray_Check(xs[1]) || (PyList_Check(xs[1]) && PyList_Check(xs[5])))
+            || !PyDict_Check(xs[3]) || !PyType_Check(xs[4])) {
+        PyErr_SetString(PyExc_TypeError, "lower_loop(lowering, needed or order, primal_limit, ops, instr, "
+                                         "primal)");
         return NULL;
     }
     Lowering L = {0};
@@ -1999,7 +2048,8 @@ static PyObject *lower_loop(PyObject *module, PyObject *const *xs, Py_ssize_t n)
                 || !PySet_Check(L.negated) || L.check_fresh < 0)
             PyErr_SetString(PyExc_TypeError, "lower_loop: not a _Lowering of symdiff.lower");
         else if (read_counter(&L) == 0)
-            result = lower_nodes(&L, xs[1], primal_limit);
+            result = PyByteArray_Check(xs[1]) ? lower_in_id_order(&L, xs[1], primal_limit)
+                                              : lower_in_order(&L, xs[1], primal_limit, xs[5]);
     }
     else if (!PyErr_Occurred())
         PyErr_SetString(PyExc_TypeError, "lower_loop: the lowering's graph is not a C-core graph");
@@ -2234,8 +2284,8 @@ static PyMethodDef module_methods[] = {
      "reverse_loop(graph, pending, active, wanted, cache, partials_of, top, adjoint): the loop "
      "of symdiff.reverse.sweep over every id from top down."},
     {"lower_loop", (PyCFunction)(void (*)(void))lower_loop, METH_FASTCALL,
-     "lower_loop(lowering, needed, primal_limit, ops, instr): the loop of symdiff.lower.lower "
-     "over the needed nodes in id order; returns where the function's instructions end."},
+     "lower_loop(lowering, needed or order, primal_limit, ops, instr, primal): the loop of "
+     "symdiff.lower.lower."},
     {"needed_nodes", (PyCFunction)(void (*)(void))needed_nodes, METH_FASTCALL,
      "needed_nodes(graph, outputs, names, to_float): lower's marks of the nodes the outputs need."},
     {"check_body", (PyCFunction)(void (*)(void))check_body, METH_FASTCALL,
@@ -2289,7 +2339,7 @@ PyMODINIT_FUNC PyInit__graphcore(void)
     if (m == NULL)
         return NULL;
     /* graph._CORE_API: the interface this file implements */
-    if (PyModule_AddIntConstant(m, "API", 2) < 0) {
+    if (PyModule_AddIntConstant(m, "API", 3) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -727,7 +727,7 @@ _CORE_ATTRIBUTES = ("kind", "args", "data", "_table", "_adds", "_muls", "_pows",
 
 #: the version of the interface between this module and symdiff/_graphcore.c: both say it,
 #: so a C core built from older sources is left out, not called with the wrong arguments
-_CORE_API = 2
+_CORE_API = 3
 
 
 def _graph_class():

@@ -399,8 +399,9 @@ def lower(g, outputs, inputs, name, output_labels, title="", primal_limit=0, ran
     hints = g.hints
     one_step, fresh, final_name, emit = low._one_step, low.fresh, low.final_name, low.emitter.emit
     body = low.emitter.body
-    if not interleaved and accelerated:
-        boundary = _graph._graphcore.lower_loop(low, needed, primal_limit, OPS, Instr)   # the loop below
+    if accelerated:         # the loop below, in C
+        boundary = _graph._graphcore.lower_loop(low, order if interleaved else needed, primal_limit, OPS,
+                                                Instr, primal)
         order = ()
     for v in order:
         if names[v] is not None:        # an input, or a constant
