@@ -15,7 +15,7 @@ import numbers
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy
@@ -209,14 +209,21 @@ class Problem:
     inputs: list         # SymPy symbols, call order
     texts: list
     unmentioned: tuple = ()   # wrt symbols no formula mentions (inputs all the same)
+    # {symbol: node} of the formulas' symbols, as prepare found them (nodes are never removed)
+    symbol_nodes: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def wrt_nodes(self):
-        return [self.graph.symbol(s) for s in self.wrt]
+        return self._nodes_of(self.wrt)
 
     def input_pairs(self):
         idents = input_identifiers([s.name for s in self.inputs])
-        return [(self.graph.symbol(s), ident) for s, ident in zip(self.inputs, idents)]
+        return list(zip(self._nodes_of(self.inputs), idents))
+
+    def _nodes_of(self, symbols):
+        """The nodes of ``symbols``, made for any the formulas do not mention."""
+        known, symbol = self.symbol_nodes, self.graph.symbol
+        return [node if (node := known.get(s)) is not None else symbol(s) for s in symbols]
 
 
 def prepare(formulas, wrt):
@@ -231,11 +238,11 @@ def prepare(formulas, wrt):
             raise _in_formula(e, k, len(formulas)) from None
     # the variables the formulas mention, even one that folding removed: the gradient of
     # "x - x" is 0 with respect to x, which is still an input
-    free = graph.symbols()
+    nodes = graph.symbol_nodes()
+    free = sorted(nodes, key=lambda s: s.name)      # graph.symbols()
     wrt_syms, inputs = resolve_variables(free, wrt)
-    mentioned = set(free)
     return Problem(graph, roots, wrt_syms, inputs, [formula_text(f) for f in formulas],
-                   tuple(s for s in wrt_syms if s not in mentioned))
+                   tuple(s for s in wrt_syms if s not in nodes), nodes)
 
 
 def _in_formula(error, k, count):

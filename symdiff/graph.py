@@ -20,6 +20,7 @@ and break sharing.
 
 import itertools
 import math
+import operator
 import os
 from fractions import Fraction
 
@@ -29,6 +30,7 @@ import sympy
 from .ops import KIND_OF_SYMPY, OPS
 
 LEAF_KINDS = frozenset({"Symbol", "Number", "NumberSymbol"})
+_NAME = operator.attrgetter("name")
 
 
 _MAX_FOLDED_BITS = 4096       # fold 2^64 exactly; leave 9^9^9 as a power
@@ -417,8 +419,12 @@ class _PyGraph:
         """Every SymPy symbol in the graph, sorted by name: in a graph made for some formulas,
         the variables they mention, including any that folding removed (``x - x`` is 0, and
         x is still its variable)."""
+        return sorted(self.symbol_nodes(), key=_NAME)
+
+    def symbol_nodes(self):
+        """``{SymPy symbol: its node}`` for every symbol in the graph, in node order."""
         data = self.data
-        return sorted((data[v] for v, k in enumerate(self.kind) if k == "Symbol"), key=lambda s: s.name)
+        return {data[v]: v for v, k in enumerate(self.kind) if k == "Symbol"}
 
     def operation_count(self, roots):
         """Arithmetic operations of the expression as written (binary ops count once each)."""
