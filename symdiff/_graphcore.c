@@ -168,12 +168,6 @@ static PyObject *Core_negation_of(Core *self, PyObject *node)
     return y;
 }
 
-/* whether tuple ``xs`` holds node ``a`` (by value, as Python's ``in``) */
-static int holds(PyObject *xs, PyObject *a)
-{
-    return PySequence_Contains(xs, a);
-}
-
 static PyObject *core_number(Core *self, PyObject *value);
 static PyObject *core_mul2(Core *self, PyObject *a, PyObject *b);
 
@@ -258,7 +252,7 @@ static PyObject *Core_add(Core *self, PyObject *const *xs, Py_ssize_t n)
                     PyObject *margs = item(self->args, m, NULL);
                     if (margs == NULL)
                         return NULL;
-                    int r = holds(margs, x);
+                    int r = PySequence_Contains(margs, x);      /* x in args[m], by value */
                     if (r < 0)
                         return NULL;
                     if (r) {

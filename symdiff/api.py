@@ -25,7 +25,7 @@ from .checkpoint import checkpoint as checkpoint_program
 from ._warn import warn
 from .compile import load_module
 from .forward import directional, tangents
-from .graph import Graph, highest_id
+from .graph import Graph, by_name, highest_id
 from .lower import input_identifiers, lower
 from .ops import RESERVED_NAMES, numpy_sources_for
 from .parse import ParseError, parse_to_graph
@@ -239,7 +239,7 @@ def prepare(formulas, wrt):
     # the variables the formulas mention, even one that folding removed: the gradient of
     # "x - x" is 0 with respect to x, which is still an input
     nodes = graph.symbol_nodes()
-    free = sorted(nodes, key=lambda s: s.name)      # graph.symbols()
+    free = by_name(nodes)       # graph.symbols(), from the one scan
     wrt_syms, inputs = resolve_variables(free, wrt)
     return Problem(graph, roots, wrt_syms, inputs, [formula_text(f) for f in formulas],
                    tuple(s for s in wrt_syms if s not in nodes), nodes)

@@ -22,6 +22,7 @@ import itertools
 import math
 import operator
 import os
+import types
 from fractions import Fraction
 
 import numpy as np
@@ -30,7 +31,11 @@ import sympy
 from .ops import KIND_OF_SYMPY, OPS
 
 LEAF_KINDS = frozenset({"Symbol", "Number", "NumberSymbol"})
-_NAME = operator.attrgetter("name")
+
+
+def by_name(symbols):
+    """SymPy symbols sorted by name, as SymPy orders them (``x10`` before ``x2``)."""
+    return sorted(symbols, key=operator.attrgetter("name"))
 
 
 _MAX_FOLDED_BITS = 4096       # fold 2^64 exactly; leave 9^9^9 as a power
@@ -419,7 +424,7 @@ class _PyGraph:
         """Every SymPy symbol in the graph, sorted by name: in a graph made for some formulas,
         the variables they mention, including any that folding removed (``x - x`` is 0, and
         x is still its variable)."""
-        return sorted(self.symbol_nodes(), key=_NAME)
+        return by_name(self.symbol_nodes())
 
     def symbol_nodes(self):
         """``{SymPy symbol: its node}`` for every symbol in the graph, in node order."""
@@ -727,10 +732,6 @@ def _check_differentiable(e):
         raise ValueError(f"symdiff cannot differentiate a SymPy {name}: {e}")
 
 
-#: the node table's attributes that live in the C core (when it is built)
-_CORE_ATTRIBUTES = ("kind", "args", "data", "_table", "_adds", "_muls", "_pows", "_minus_one", "zero", "one")
-
-
 #: the version of the interface between this module and symdiff/_graphcore.c: both say it,
 #: so a C core built from older sources is left out, not called with the wrong arguments
 _CORE_API = 3
@@ -757,13 +758,15 @@ def _graph_class():
              "pip install -e . (or python setup.py build_ext --inplace)", RuntimeWarning)
         return _PyGraph
     _graphcore.install(_PyGraph.mul, _PyGraph.pow, _PyGraph.number)
+    # the node table's attributes that live in the C core, not in __dict__
+    in_core = [name for name, d in vars(_graphcore.Core).items() if isinstance(d, types.MemberDescriptorType)]
 
     class Graph(_graphcore.Core, _PyGraph):
         __doc__ = _PyGraph.__doc__
         __qualname__ = "Graph"          # pickled by its module-level name
 
         def __getstate__(self):         # copy and pickle: the C attributes are not in __dict__
-            return {**self.__dict__, **{name: getattr(self, name) for name in _CORE_ATTRIBUTES}}
+            return {**self.__dict__, **{name: getattr(self, name) for name in in_core}}
 
         def __setstate__(self, state):
             for name, value in state.items():
