@@ -174,9 +174,12 @@ def test_symdiff_warnings_are_one_line_like_its_errors(tmp_path):
 def test_ctrl_c_stops_quietly_with_status_130():
     import signal
     import time
-    # waiting for a formula on stdin, the user thinks better of it
+    # waiting for a formula on stdin, the user thinks better of it.  The child starts with
+    # SIGINT's default action, as at a terminal: a test run started in the background (`&`)
+    # passes SIGINT on ignored, and Python then installs no KeyboardInterrupt handler.
     p = subprocess.Popen([sys.executable, "-m", "symdiff.cli", "grad", "-", "--at", "x=1"], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(4)               # past the imports (0.6 s here), blocked reading stdin
     p.send_signal(signal.SIGINT)
     stdout, stderr = p.communicate(timeout=60)
