@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import symdiff as sd
-from symdiff.examples import TOY_NETWORK_LOSS, TOY_NETWORK_PARAMETERS
+from symdiff.examples import TOY_NETWORK_LOSS, TOY_NETWORK_PARAMETERS, rosenbrock
 
 MIXED = ("sigmoid(x)*y + softplus(x - y) + relu(x) + abs(y) + max(x, y) + min(x, 2*y) + sign(x)"
          " + heaviside(y) + leaky_relu(x - 1, 0.1) + cbrt(x) + hypot(x, y) + atan2(y, x) + erf(x)"
@@ -21,6 +21,15 @@ def _gpu():
     try:
         from numba import cuda
         return cuda.is_available() and not os.environ.get("NUMBA_ENABLE_CUDASIM")
+    except Exception:
+        return False
+
+
+def _nvvm():
+    """Whether numba can compile for CUDA here, GPU or not (the CUDA toolkit's libnvvm is found)."""
+    try:
+        from numba.cuda.cudadrv import nvvm
+        return nvvm.is_available() and not os.environ.get("NUMBA_ENABLE_CUDASIM")
     except Exception:
         return False
 
@@ -57,6 +66,27 @@ def test_cuda_source_uses_math_on_the_device():
     assert "@cuda.jit(device=True)" in src and "np." not in src.split("def grad_cuda_array")[0]
     assert "math.tanh(" in src and "math.atan2(" not in src and "math.exp(" in src
     assert "def grad_cuda_array(x, y, threads=256):" in src
+
+
+@pytest.mark.skipif(not _nvvm(), reason="no NVVM (the CUDA toolkit's libnvvm): no CUDA compiling here")
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_generated_kernels_compile_for_an_h100(mode):
+    """The simulator runs the kernels as Python; NVVM types and lowers them on the CUDA target
+    (libdevice's math, the polygamma device functions), and ptxas, where found, assembles them."""
+    from symdiff.api import build
+    from symdiff.cuda_backend import assemble, compile_for
+    # Rosenbrock n=40: a kernel of 40 inputs (over 30 arguments once compiled to
+    # CALL_FUNCTION_EX, which the CUDA target rejects)
+    for formula, wrt in [(MIXED, ["x", "y"]), (TOY_NETWORK_LOSS, TOY_NETWORK_PARAMETERS), (rosenbrock(40), None)]:
+        program = build("grad", [formula], wrt, mode).program
+        ptx = compile_for(program, cc=(9, 0))
+        assert ".target sm_90" in ptx and "grad_kernel" in ptx
+        try:
+            info = assemble(ptx, cc=(9, 0))
+        except FileNotFoundError:      # NVVM without ptxas: the PTX is what can be checked
+            continue
+        # at most 255 registers a thread: a block of 256 threads always launches
+        assert 0 < info["registers"] <= 255 and "sm_90" in info["report"]
 
 
 @pytest.mark.skipif(_gpu(), reason="a GPU is present")
