@@ -89,6 +89,22 @@ def test_generated_kernels_compile_for_an_h100(mode):
         assert 0 < info["registers"] <= 255 and "sm_90" in info["report"]
 
 
+@pytest.mark.skipif(not _nvvm(), reason="no NVVM (the CUDA toolkit's libnvvm): no CUDA compiling here")
+def test_every_program_op_compiles_for_the_cuda_target():
+    """One kernel holding every op a program can have (values and partials of every function
+    of the language, erfc and gamma from SymPy) types and compiles for an H100."""
+    import sympy
+    from op_cases import OP_CASES
+    from symdiff.api import build
+    from symdiff.cuda_backend import compile_for
+    from symdiff.program import PROGRAM_OPS
+    x, y = sympy.symbols("x y")
+    formula = sd.parse(" + ".join(f"({text})" for text, _, _ in OP_CASES)) + sympy.erfc(x) + sympy.gamma(y)
+    program = build("value_and_grad", [formula], ["x", "y"], "reverse").program
+    assert {ins.op for ins in program.body} == set(PROGRAM_OPS)
+    assert ".target sm_90" in compile_for(program, cc=(9, 0))
+
+
 @pytest.mark.skipif(_gpu(), reason="a GPU is present")
 def test_without_a_gpu_the_error_says_so():
     with pytest.raises(RuntimeError, match="needs an NVIDIA GPU"):
