@@ -81,6 +81,7 @@ def compile_for(program, cc=(9, 0)):
     toolkit's ``libnvvm``); ``numba.cuda.cudadrv.nvvm.is_available()`` says whether it is found.
     """
     import types
+    _check_compiler()
     from numba import cuda, float64
     from numba.cuda import dispatcher
     # a module of its own: what is compiled here for cc never reaches cuda_kernel's module
@@ -133,12 +134,38 @@ def assemble(ptx, cc=(9, 0)):
             "report": r.stderr}
 
 
+def _check_compiler():
+    """Raise a RuntimeError saying why where numba.cuda's compiler cannot be imported.
+
+    An installed numba.cuda can fail only once it compiles, deep inside: numba-cuda 0.30
+    with numpy 2.5 raises AttributeError (``numpy.row_stack`` is gone) at the first kernel.
+    """
+    import numba
+    import numpy
+    if numba.config.ENABLE_CUDASIM:
+        return
+    try:
+        import numba.cuda.cudaimpl  # noqa: F401  (what compiling a kernel imports)
+    except Exception as e:
+        try:
+            from importlib.metadata import version
+            numba_cuda = "numba-cuda " + version("numba-cuda")
+        except Exception:
+            numba_cuda = "numba's own numba.cuda"
+        hint = "; numba-cuda 0.30 needs numpy older than 2.5" if "numpy" in str(e) else ""
+        raise RuntimeError(
+            f"numba.cuda cannot compile kernels here: importing its compiler failed with "
+            f"{type(e).__name__}: {e} ({numba_cuda}, numba {numba.__version__}, numpy "
+            f"{numpy.__version__}{hint})") from None
+
+
 def cuda_kernel(built):
     """``(source, module, run)`` like the other backends; raises without a GPU."""
     from numba import cuda
     if not cuda.is_available():
         raise RuntimeError("backend='cuda' needs an NVIDIA GPU that numba.cuda can use "
                            "(numba.cuda.is_available() is False here); use backend='numba'")
+    _check_compiler()
     source = module_source(built.program)
     module = load_module(source)
     entry = getattr(module, built.program.name + "_cuda_array")

@@ -121,6 +121,19 @@ def test_cuda_matches_the_cpu_kernel_on_a_gpu():
     np.testing.assert_allclose(gpu, cpu, rtol=1e-12, atol=1e-14)
 
 
+def test_a_numba_cuda_that_cannot_compile_is_a_clear_error(monkeypatch):
+    """numba-cuda 0.30 with numpy 2.5 fails at its first kernel, deep inside numba: symdiff
+    says so up front, with the versions, where numba.cuda's compiler does not import."""
+    import numba
+    from numba import cuda
+    monkeypatch.setattr(numba.config, "ENABLE_CUDASIM", 0)
+    monkeypatch.setattr(cuda, "is_available", lambda: True)
+    monkeypatch.setitem(sys.modules, "numba.cuda.cudaimpl", None)     # its import fails
+    with pytest.raises(RuntimeError, match=r"numba.cuda cannot compile kernels here: importing its "
+                       r"compiler failed with ModuleNotFoundError: .*numba 0\.\d+.*numpy \d"):
+        sd.grad("x*y", backend="cuda")
+
+
 def test_every_program_op_has_a_cuda_spelling():
     from symdiff.ops import CUDA_SPELLINGS
     from symdiff.program import PROGRAM_OPS
