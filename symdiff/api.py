@@ -704,6 +704,9 @@ class CompiledFunction:
             raise TypeError(f"{self.kind}() is missing argument{'s' if len(missing) > 1 else ''} "
                             f"{printing.listing(map(repr, missing))} (inputs: {printing.listing(self._names)})"
                             + _euler_hint(missing))
+        if self.backend == "cuda":          # a device array stays where it is
+            return [value if hasattr(value, "__cuda_array_interface__") or _numba_device_array(value)
+                    else _argument_array(name, value) for name, value in zip(self._names, values)]
         return [_argument_array(name, value) for name, value in zip(self._names, values)]
 
     def __call__(self, *args, **kwargs):
@@ -728,13 +731,15 @@ class CompiledFunction:
         if self.sparsity is not None:
             import scipy.sparse
             rows, cols, matrix_shape = self.sparsity
+            if not isinstance(flat, np.ndarray):        # from the GPU: a scipy matrix is on the host
+                flat = flat.copy_to_host()
             return scipy.sparse.csr_matrix((flat, (rows, cols)), shape=matrix_shape)
         results, start = [], 0
         for block in self._blocks:
             size = math.prod(block)
             part = flat[start:start + size].reshape(block + shape)
             start += size
-            results.append(float(part) if part.ndim == 0 else part)
+            results.append(float(part) if part.ndim == 0 and isinstance(part, np.ndarray) else part)
         return results[0] if len(results) == 1 else tuple(results)
 
     def _at_numbers(self, args, kwargs):
@@ -906,6 +911,16 @@ def _broadcast_conflict(names, arrays):
                 return (f"argument shapes do not broadcast together: {name0} has shape {shape0} and {name} "
                         f"has shape {a.shape} (they differ in axis {-1 - axis})")
     raise AssertionError("the shapes broadcast")     # pragma: no cover
+
+
+def _numba_device_array(value):
+    """Whether ``value`` is a numba.cuda device array (numba's CUDA simulator's too, which have
+    no ``__cuda_array_interface__``)."""
+    module = type(value).__module__
+    if not module.startswith("numba"):
+        return False
+    from numba import cuda
+    return cuda.devicearray.is_cuda_ndarray(value)
 
 
 def _argument_array(name, value):

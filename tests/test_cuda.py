@@ -49,14 +49,78 @@ SIMULATED = textwrap.dedent(f'''
 ''')
 
 
-def test_generated_cuda_code_runs_on_the_simulator(tmp_path):
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", SYMDIFF_CACHE_DIR=str(tmp_path))
-    r = subprocess.run([sys.executable, "-c", SIMULATED], capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stderr
+def _simulated(code, tmp_path):
+    """Run ``code`` on numba's CUDA simulator in a fresh process: the JSON its last line prints."""
     import json
-    err, same_shape, err2, same_shape2, err_value = json.loads(r.stdout.strip().splitlines()[-1])
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", SYMDIFF_CACHE_DIR=str(tmp_path))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_generated_cuda_code_runs_on_the_simulator(tmp_path):
+    err, same_shape, err2, same_shape2, err_value = _simulated(SIMULATED, tmp_path)
     assert same_shape and same_shape2
     assert err < 1e-12 and err2 < 1e-12 and err_value < 1e-12
+
+
+ON_THE_DEVICE = textwrap.dedent('''
+    import json, numpy as np, symdiff as sd
+    from numba import cuda
+    f = "sin(x*y) + exp(a)*x"
+    g = sd.grad(f, wrt=["x", "y"], backend="cuda")
+    want = sd.grad(f, wrt=["x", "y"], backend="python")
+    x = np.linspace(0, 1, 12).reshape(3, 4); y = np.linspace(-1, 2, 12).reshape(3, 4)
+    dx, dy = cuda.to_device(x), cuda.to_device(y)
+    report = {}
+    # device arrays with numbers, numpy arrays and one-element device arrays beside them
+    for label, args, host in [("device", dict(x=dx, y=dy, a=0.5), dict(x=x, y=y, a=0.5)),
+                              ("mixed", dict(x=dx, y=y, a=np.float64(0.5)), dict(x=x, y=y, a=0.5)),
+                              ("one element", dict(x=dx, y=2.0, a=cuda.to_device(np.array([0.5]))),
+                               dict(x=x, y=2.0, a=0.5))]:
+        r = g(**args)
+        report[label] = [type(r).__name__, list(r.shape), float(np.abs(r.copy_to_host() - want(**host)).max())]
+    report["numpy in"] = type(g(x=x, y=y, a=0.5)).__name__
+    v, gr = sd.value_and_grad(f, wrt=["x", "y"], backend="cuda")(x=dx, y=dy, a=0.5)
+    wv, wg = sd.value_and_grad(f, wrt=["x", "y"], backend="python")(x=x, y=y, a=0.5)
+    report["value_and_grad"] = [type(v).__name__, list(v.shape), list(gr.shape),
+                                float(np.abs(v.copy_to_host() - wv).max()), float(np.abs(gr.copy_to_host() - wg).max())]
+    report["empty"] = list(g(x=cuda.to_device(np.zeros((0, 4))), y=1.0, a=0.5).shape)
+    H = sd.hessian("x^2*y", sparse=True, backend="cuda")
+    report["sparse"] = H(x=cuda.to_device(np.array(1.0)), y=2.0).toarray().tolist()
+    errors = []
+    for bad in [dict(x=cuda.to_device(x.astype(np.float32)), y=dy, a=0.5),
+                dict(x=cuda.to_device(np.zeros((3, 1))), y=cuda.to_device(np.zeros((1, 4))), a=0.5),
+                dict(x=cuda.to_device(np.asfortranarray(x)), y=dy, a=0.5)]:
+        try:
+            g(**bad)
+            errors.append("no error")
+        except (TypeError, ValueError) as e:
+            errors.append(f"{type(e).__name__}: {e}")
+    report["errors"] = errors
+    print(json.dumps(report))
+''')
+
+
+def test_device_arrays_stay_on_the_device(tmp_path):
+    """Device arrays in (numba's; on a GPU also CuPy's, PyTorch's: the CUDA array interface)
+    give device arrays out, read where they are; numbers and numpy arrays beside them are copied."""
+    report = _simulated(ON_THE_DEVICE, tmp_path)
+    for label in ("device", "mixed", "one element"):
+        kind, shape, err = report[label]
+        assert kind == "FakeCUDAArray" and shape == [2, 3, 4] and err < 1e-14, label
+    assert report["numpy in"] == "ndarray"
+    kind, value_shape, grad_shape, err_value, err_grad = report["value_and_grad"]
+    assert kind == "FakeCUDAArray" and value_shape == [3, 4] and grad_shape == [2, 3, 4]
+    assert err_value < 1e-14 and err_grad < 1e-14
+    assert report["empty"] == [2, 0, 4]
+    assert report["sparse"] == [[4.0, 2.0], [2.0, 0.0]]          # a scipy matrix, on the host
+    assert report["errors"] == [
+        "TypeError: argument 'x' is a device array of float32; backend='cuda' takes float64",
+        "ValueError: argument 'x' is a device array of shape (3, 1) and the arguments broadcast to (3, 4): "
+        "on the device an array must be C-contiguous and of that shape, or hold one element",
+        "ValueError: argument 'x' is a device array of shape (3, 4) (not C-contiguous) and the arguments "
+        "broadcast to (3, 4): on the device an array must be C-contiguous and of that shape, or hold one element"]
 
 
 def test_cuda_source_uses_math_on_the_device():
@@ -119,6 +183,27 @@ def test_cuda_matches_the_cpu_kernel_on_a_gpu():
     gpu = sd.grad(TOY_NETWORK_LOSS, wrt=TOY_NETWORK_PARAMETERS, backend="cuda")(**p, x=x, y=y)
     cpu = sd.grad(TOY_NETWORK_LOSS, wrt=TOY_NETWORK_PARAMETERS)(**p, x=x, y=y)
     np.testing.assert_allclose(gpu, cpu, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.skipif(not _gpu(), reason="no GPU: numba.cuda.is_available() is False")
+@pytest.mark.parametrize("library", ["numba", "cupy", "torch"])
+def test_device_arrays_of_each_library_on_a_gpu(library):
+    """Arrays on the GPU from numba, CuPy or PyTorch (the CUDA array interface) in: a numba
+    device array out, equal to the CPU kernel's result."""
+    from numba import cuda
+    rng = np.random.default_rng(1)
+    p = dict(zip(TOY_NETWORK_PARAMETERS, rng.normal(size=8)))
+    x, y = rng.normal(size=(300, 40)), rng.normal(size=(300, 40))
+    if library == "numba":
+        dx, dy = cuda.to_device(x), cuda.to_device(y)
+    else:
+        lib = pytest.importorskip(library)
+        dx, dy = (lib.asarray(x, device="cuda"), lib.asarray(y, device="cuda")) if library == "torch" \
+            else (lib.asarray(x), lib.asarray(y))
+    gpu = sd.grad(TOY_NETWORK_LOSS, wrt=TOY_NETWORK_PARAMETERS, backend="cuda")(**p, x=dx, y=dy)
+    assert cuda.devicearray.is_cuda_ndarray(gpu) and gpu.shape == (8, 300, 40)
+    cpu = sd.grad(TOY_NETWORK_LOSS, wrt=TOY_NETWORK_PARAMETERS)(**p, x=x, y=y)
+    np.testing.assert_allclose(gpu.copy_to_host(), cpu, rtol=1e-12, atol=1e-14)
 
 
 def test_a_numba_cuda_that_cannot_compile_is_a_clear_error(monkeypatch):
