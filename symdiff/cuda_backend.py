@@ -113,12 +113,15 @@ def compile_for(program, cc=(9, 0)):
     kernel = getattr(module, program.name + "_kernel")
     signature = (float64[::1],) * len(program.inputs) + (float64[:, ::1],)
     # a device function the kernel calls is compiled for "the current device": make it cc
-    current = dispatcher.get_current_device
-    dispatcher.get_current_device = lambda: types.SimpleNamespace(compute_capability=cc)
+    # (where numba looks it up by that name; with a GPU there is one anyway)
+    current = getattr(dispatcher, "get_current_device", None)
+    if current is not None:
+        dispatcher.get_current_device = lambda: types.SimpleNamespace(compute_capability=cc)
     try:
         ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=cc)
     finally:
-        dispatcher.get_current_device = current
+        if current is not None:
+            dispatcher.get_current_device = current
     return ptx
 
 
