@@ -19,5 +19,5 @@ def build_recipe(recipe):
 
 if __name__ == "__main__":
     for recipe in recipes():
-        path = export(build_recipe(recipe), HERE / recipe["file"])
+        path = export(build_recipe(recipe), HERE / recipe["file"], backend=recipe.get("backend"))
         print("wrote", path)

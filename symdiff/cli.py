@@ -348,8 +348,9 @@ def cmd_export(args, out):
     from .export import export
     built = api.build(args.kind, _formulas(args, args.kind in api.SEVERAL_FORMULAS), _wrt(args.wrt), args.mode,
                       sparse=args.sparse)
-    _numba_ahead(args)          # a long program is encoded as a tape, by numba code
-    path = export(built, args.output)
+    if args.backend == "numba":
+        _numba_ahead(args)      # a long program is encoded as a tape, by numba code
+    path = export(built, args.output, backend=args.backend)
     print(f"wrote {path} ({built.kind}, {built.how} mode, "
           f"{printing.plural(len(built.program.body), 'statement')}; "
           f"inputs {printing.listing(built.program.inputs)})", file=out)
@@ -446,9 +447,13 @@ def build_parser():
                    help="what to generate; a jacobian, jvp or vjp takes formulas separated by ';'")
     p.set_defaults(run=cmd_source)
 
-    p = command("export", "write a standalone numba module (imports only numpy and numba)")
+    p = command("export", "write a standalone numba module (imports only numpy and numba; "
+                          "--backend cuda: a numba.cuda one)")
     p.add_argument("-o", "--output", required=True, help="the .py file to write")
     p.add_argument("--mode", default="auto", choices=api.MODES)
+    p.add_argument("--backend", default="numba", choices=("numba", "cuda"),
+                   help="numba: CPU kernels (default); cuda: a numba.cuda module for an NVIDIA GPU "
+                        "(written without one)")
     p.add_argument("--kind", default="grad", choices=api.KINDS,
                    help="what to export; a jacobian, jvp or vjp takes formulas separated by ';'")
     p.add_argument("--sparse", action="store_true",

@@ -21,16 +21,28 @@ _IMPORTED = frozenset({"numpy", "numba", "math"})
 _SHADOWED = _IMPORTED | {"scipy", "sympy", "symdiff", "llvmlite"} | frozenset(sys.stdlib_module_names)
 
 
-def export_source(fn):
+def export_source(fn, backend=None):
     """The standalone module text for a compiled function (see :func:`export`)."""
     program = getattr(fn, "program", None)
     if program is None:
         raise TypeError(f"export takes a function made by symdiff (grad, jacobian ...), not {fn!r}")
+    if backend is None:
+        backend = "cuda" if getattr(fn, "backend", None) == "cuda" else "numba"
+    if backend not in ("numba", "cuda"):
+        raise ValueError(f"export writes a numba module or a CUDA one: backend must be 'numba' or "
+                         f"'cuda', not {backend!r}")
+    if backend == "cuda":
+        from .cuda_backend import module_source as cuda_module_source
+        return cuda_module_source(program, sparsity=getattr(fn, "sparsity", None))
     return module_source(program, standalone=True, sparsity=getattr(fn, "sparsity", None))
 
 
-def export(fn, path):
+def export(fn, path, backend=None):
     """Write ``fn`` as a standalone module at ``path``; returns the path.
+
+    The module is numba's (CPU kernels; the default, for a function of any backend) or, with
+    ``backend="cuda"`` or for a function made with that backend, the CUDA module (imports
+    numpy and numba.cuda, runs on an NVIDIA GPU), which is written without a GPU.
 
     >>> import symdiff as sd
     >>> g = sd.grad("(a + b) * (b + 1)", wrt=["a", "b"], backend="python")
@@ -51,5 +63,5 @@ def export(fn, path):
                          "choose another name")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"no such directory: {str(path.parent)!r}")
-    write_atomic(path, export_source(fn))
+    write_atomic(path, export_source(fn, backend))
     return path

@@ -248,8 +248,7 @@ def module_source(program, standalone=True, limit=None, sparsity=None):
     else:
         functions = _small_module(program)
     # the call order and the output labels as data, for code that maps a vector or a dict to them
-    functions = functions + [printing.names_literal("INPUTS", program.inputs) + "\n"
-                             + printing.names_literal("OUTPUTS", program.output_labels) + "\n"]
+    functions = functions + [labels_source(program)]
     name, inputs = program.name, program.inputs
     # a signature of thousands of names is no help in a docstring: its ends, and INPUTS
     args = ", ".join(inputs) if len(inputs) <= 16 else ", ".join(inputs[:8]) + ", ..., " + inputs[-1]
@@ -267,15 +266,30 @@ def module_source(program, standalone=True, limit=None, sparsity=None):
               f"    {name}({args})\n"
               f"        {scalar}")
     if sparsity is not None:
-        rows, cols, shape = sparsity
-        functions = functions + ["\n".join([
-            tape.array_literal("SPARSE_ROWS", rows, "int64"),
-            tape.array_literal("SPARSE_COLS", cols, "int64"),
-            f"SPARSE_SHAPE = {tuple(shape)!r}"]) + "\n"]
-        header += (f"\n\nThe outputs are the nonzeros of a sparse {shape[0]} x {shape[1]} matrix, entry k at\n"
-                   f"(SPARSE_ROWS[k], SPARSE_COLS[k]): with values = {name}_array(...),\n"
-                   f"    scipy.sparse.csr_matrix((values, (SPARSE_ROWS, SPARSE_COLS)), shape=SPARSE_SHAPE)")
+        source, note = sparsity_parts(sparsity, f"{name}_array")
+        functions, header = functions + [source], header + note
     return printing.module_source(header, functions)
+
+
+def labels_source(program):
+    """``INPUTS`` (the call order) and ``OUTPUTS`` (the outputs' labels) as module source:
+    data for code that maps a vector or a dict to them."""
+    return (printing.names_literal("INPUTS", program.inputs) + "\n"
+            + printing.names_literal("OUTPUTS", program.output_labels) + "\n")
+
+
+def sparsity_parts(sparsity, entry):
+    """For outputs that are a sparse matrix's nonzeros (``sparsity``: rows, cols, shape):
+    the module source of SPARSE_ROWS, SPARSE_COLS and SPARSE_SHAPE, and the docstring's note
+    on them (``entry``: the function whose outputs they are)."""
+    rows, cols, shape = sparsity
+    source = "\n".join([tape.array_literal("SPARSE_ROWS", rows, "int64"),
+                        tape.array_literal("SPARSE_COLS", cols, "int64"),
+                        f"SPARSE_SHAPE = {tuple(shape)!r}"]) + "\n"
+    note = (f"\n\nThe outputs are the nonzeros of a sparse {shape[0]} x {shape[1]} matrix, entry k at\n"
+            f"(SPARSE_ROWS[k], SPARSE_COLS[k]): with values = {entry}(...),\n"
+            f"    scipy.sparse.csr_matrix((values, (SPARSE_ROWS, SPARSE_COLS)), shape=SPARSE_SHAPE)")
+    return source, note
 
 
 def numba_kernel(built, parallel=False):

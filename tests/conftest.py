@@ -24,6 +24,15 @@ def pytest_configure(config):
 os.environ.setdefault("SYMDIFF_CACHE_DIR", tempfile.mkdtemp(prefix="symdiff-test-cache-"))
 
 
+def gpu_present():
+    """Whether numba.cuda sees a real GPU (numba's CUDA simulator does not count)."""
+    try:
+        from numba import cuda
+        return cuda.is_available() and not os.environ.get("NUMBA_ENABLE_CUDASIM")
+    except Exception:
+        return False
+
+
 def central_difference(f, point, name, h=1e-6):
     """d f / d name at ``point`` (a dict) by central finite differences, with a scaled step."""
     x = point[name]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import symdiff as sd
+from conftest import gpu_present as _gpu
 from symdiff.examples import TOY_NETWORK_LOSS, TOY_NETWORK_PARAMETERS, rosenbrock
 
 MIXED = ("sigmoid(x)*y + softplus(x - y) + relu(x) + abs(y) + max(x, y) + min(x, 2*y) + sign(x)"
@@ -17,12 +18,6 @@ MIXED = ("sigmoid(x)*y + softplus(x - y) + relu(x) + abs(y) + max(x, y) + min(x,
          " + lgamma(1 + x*y) + digamma(2 + x) + x*mod(3*x, y - 2) + y*mod(x - 1, 0.7)")
 
 
-def _gpu():
-    try:
-        from numba import cuda
-        return cuda.is_available() and not os.environ.get("NUMBA_ENABLE_CUDASIM")
-    except Exception:
-        return False
 
 
 def _nvvm():

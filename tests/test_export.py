@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import symdiff as sd
+from conftest import gpu_present
 from symdiff.export import export_source
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +35,7 @@ _NO_SYMDIFF = textwrap.dedent('''
 @pytest.mark.parametrize("recipe", RECIPES, ids=[r["file"] for r in RECIPES])
 def test_generated_file_is_reproduced_byte_for_byte(recipe):
     on_disk = (GENERATED / recipe["file"]).read_text(encoding="utf-8")
-    assert export_source(build_recipe(recipe)) == on_disk
+    assert export_source(build_recipe(recipe), recipe.get("backend")) == on_disk
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=[r["file"] for r in RECIPES])
@@ -45,16 +46,19 @@ def test_generated_module_runs_without_symdiff(recipe, tmp_path):
     names = [s.name for s in reference.inputs]
     args = [rng.uniform(0.2, 0.9, size=4).tolist() for _ in names]
     module = recipe["file"][:-3]
+    entry = recipe["kind"] + ("_cuda_array" if recipe.get("backend") == "cuda" else "_array")
     script = _NO_SYMDIFF + textwrap.dedent(f'''
         import json, sys
         sys.path.insert(0, {str(GENERATED)!r})
         import numpy as np
         import {module} as m
-        out = m.{recipe["kind"]}_array(*[np.array(a) for a in {args!r}])
+        out = m.{entry}(*[np.array(a) for a in {args!r}])
         print(json.dumps(out.tolist()))
         print("symdiff" in sys.modules)
     ''')
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    if recipe.get("backend") == "cuda" and not gpu_present():
+        env["NUMBA_ENABLE_CUDASIM"] = "1"       # numba's CUDA simulator runs the module's kernel
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
@@ -126,6 +130,40 @@ def test_cli_export(tmp_path):
                         "-o", str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert out.read_text() == (GENERATED / "colah_grad.py").read_text()
+
+
+def test_a_cuda_module_is_exported_without_a_gpu(tmp_path):
+    """backend="cuda" (or a function made with it) exports the numba.cuda module; writing it
+    needs no GPU, running it does (here: numba's CUDA simulator), and symdiff is not imported."""
+    fn = sd.grad("x^2*y", wrt=["x", "y"], backend="python")
+    path = sd.export(fn, tmp_path / "cuda_grad.py", backend="cuda")
+    text = path.read_text()
+    assert "from numba import cuda" in text and "def grad_cuda_array(x, y, threads=256):" in text
+    assert "symdiff" not in text.split('"""', 2)[2]          # past the docstring
+    with pytest.raises(ValueError, match="backend must be 'numba' or 'cuda', not 'python'"):
+        sd.export(fn, tmp_path / "other.py", backend="python")
+    # the command line, with a sparse Hessian: its pattern comes along as in a numba module
+    out = tmp_path / "cuda_hessian.py"
+    r = subprocess.run([sys.executable, "-m", "symdiff.cli", "export", "x^2*y + y^3", "--kind", "hessian",
+                        "--sparse", "--backend", "cuda", "-o", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    script = _NO_SYMDIFF + textwrap.dedent(f'''
+        import json, sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        import numpy as np, scipy.sparse
+        import cuda_grad, cuda_hessian as m
+        values = m.hessian_cuda_array(np.array([1.0, 2.0]), 3.0)
+        matrix = scipy.sparse.csr_matrix((values[:, 1], (m.SPARSE_ROWS, m.SPARSE_COLS)), shape=m.SPARSE_SHAPE)
+        print(json.dumps([cuda_grad.grad_cuda_array(3.0, 2.0).tolist(), m.INPUTS, m.OUTPUTS,
+                          matrix.toarray().tolist()]))
+    ''')
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    grad, inputs, outputs, hessian = json.loads(result.stdout.strip().splitlines()[-1])
+    assert grad == [12.0, 9.0]                                   # 2xy, x^2 at (3, 2)
+    assert inputs == ["x", "y"] and outputs == ["d2f/dxdx", "d2f/dxdy", "d2f/dydx", "d2f/dydy"]
+    assert hessian == [[6.0, 4.0], [4.0, 18.0]]                  # at x = 2, y = 3: 2y, 2x; 2x, 6y
 
 
 def test_module_names_its_inputs_and_outputs_for_code_that_maps_them(tmp_path):

@@ -149,6 +149,7 @@ def test_every_name_generated_modules_rely_on_is_reserved_for_inputs():
         if kind in ("jacobian", "hessian"):
             sparse = build(kind, formulas, ["x", "y"], "reverse", sparse=True)
             sources.append(numba_backend.module_source(sparse.program, sparsity=sparse.sparsity))
+            sources.append(cuda_backend.module_source(sparse.program, sparsity=sparse.sparsity))
         plain = build(kind, ["tan(x)*y", "x - y"] if several else ["tan(x)*y"], ["x", "y"], mode).program
         sources.append(numba_backend.module_source(plain))                         # plain loop
     relied_on = set().union(*map(_names_a_module_relies_on, sources))
