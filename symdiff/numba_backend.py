@@ -250,8 +250,7 @@ def module_source(program, standalone=True, limit=None, sparsity=None):
     # the call order and the output labels as data, for code that maps a vector or a dict to them
     functions = functions + [labels_source(program)]
     name, inputs = program.name, program.inputs
-    # a signature of thousands of names is no help in a docstring: its ends, and INPUTS
-    args = ", ".join(inputs) if len(inputs) <= 16 else ", ".join(inputs[:8]) + ", ..., " + inputs[-1]
+    args = signature_ends(inputs)
     order = "" if len(inputs) <= 16 else (f"\n        ({len(inputs)} inputs, in the order of INPUTS: "
                                           f"{name}_array(*(values[k] for k in INPUTS)))")
     labels = printing.listing(program.output_labels, 16)
@@ -269,6 +268,12 @@ def module_source(program, standalone=True, limit=None, sparsity=None):
         source, note = sparsity_parts(sparsity, f"{name}_array")
         functions, header = functions + [source], header + note
     return printing.module_source(header, functions)
+
+
+def signature_ends(inputs):
+    """The parameters as a docstring shows them: a signature of thousands of names is no help
+    there, so over 16 only its ends (INPUTS holds them all)."""
+    return ", ".join(inputs) if len(inputs) <= 16 else ", ".join(inputs[:8]) + ", ..., " + inputs[-1]
 
 
 def labels_source(program):
