@@ -149,6 +149,19 @@ def test_generated_kernels_compile_for_an_h100(mode):
 
 
 @pytest.mark.skipif(not _nvvm(), reason="no NVVM (the CUDA toolkit's libnvvm): no CUDA compiling here")
+def test_every_kind_compiles_for_the_cuda_target():
+    """Jacobians, Hessians and the products with a direction: kernels of other input and
+    output counts (the hvp's direction inputs, the Hessian's n^2 outputs)."""
+    from symdiff.api import KINDS, build
+    from symdiff.cuda_backend import compile_for
+    for kind in KINDS:
+        several = kind in ("jacobian", "jvp", "vjp")
+        formulas = [TOY_NETWORK_LOSS, "sin(x*y)"] if several else [TOY_NETWORK_LOSS]
+        program = build(kind, formulas, TOY_NETWORK_PARAMETERS, "auto").program
+        assert ".target sm_90" in compile_for(program, cc=(9, 0)), kind
+
+
+@pytest.mark.skipif(not _nvvm(), reason="no NVVM (the CUDA toolkit's libnvvm): no CUDA compiling here")
 def test_every_program_op_compiles_for_the_cuda_target():
     """One kernel holding every op a program can have (values and partials of every function
     of the language, erfc and gamma from SymPy) types and compiles for an H100."""
