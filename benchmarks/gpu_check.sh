@@ -24,7 +24,8 @@ if [ -z "${CUDA_HOME:-}" ] && [ -d /usr/local/cuda ]; then export CUDA_HOME=/usr
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 log="${OUT:-${TMPDIR:-/tmp}}/gpu_check.log"
 
-probe='import numba.cuda, numba.cuda.cudaimpl'     # imports what compiling a kernel needs
+# symdiff's own check that numba.cuda can compile kernels (what backend="cuda" asks before it)
+probe='from symdiff.cuda_backend import _check_compiler; _check_compiler()'
 {
     if ! "$PYTHON" -c "$probe" 2>/dev/null; then
         if compgen -G ".whl/numpy-*.whl" >/dev/null; then

@@ -18,8 +18,6 @@ MIXED = ("sigmoid(x)*y + softplus(x - y) + relu(x) + abs(y) + max(x, y) + min(x,
          " + lgamma(1 + x*y) + digamma(2 + x) + x*mod(3*x, y - 2) + y*mod(x - 1, 0.7)")
 
 
-
-
 def _nvvm():
     """Whether numba can compile for CUDA here, GPU or not (the CUDA toolkit's libnvvm is found)."""
     try:
@@ -152,11 +150,10 @@ def test_generated_kernels_compile_for_an_h100(mode):
 def test_every_kind_compiles_for_the_cuda_target():
     """Jacobians, Hessians and the products with a direction: kernels of other input and
     output counts (the hvp's direction inputs, the Hessian's n^2 outputs)."""
-    from symdiff.api import KINDS, build
+    from symdiff.api import KINDS, SEVERAL_FORMULAS, build
     from symdiff.cuda_backend import compile_for
     for kind in KINDS:
-        several = kind in ("jacobian", "jvp", "vjp")
-        formulas = [TOY_NETWORK_LOSS, "sin(x*y)"] if several else [TOY_NETWORK_LOSS]
+        formulas = [TOY_NETWORK_LOSS, "sin(x*y)"] if kind in SEVERAL_FORMULAS else [TOY_NETWORK_LOSS]
         program = build(kind, formulas, TOY_NETWORK_PARAMETERS, "auto").program
         assert ".target sm_90" in compile_for(program, cc=(9, 0)), kind
 
