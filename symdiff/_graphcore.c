@@ -5,9 +5,9 @@
  * built, graph.Graph derives from Core, whose methods do the common cases of
  * the graph's constructors -- add, mul, pow, neg, sub, div and number on nodes
  * and constants -- and the functions below run the loops of the parser
- * (parse_tokens, tokens), the reverse sweep (reverse_loop), lowering
- * (needed_nodes, lower_loop), the checker (check_body) and the printer
- * (infix_lines).  Each makes what the Python code makes, node for node and
+ * (parse_tokens, tokens), the reverse sweep (reverse_loop), forward mode's tangent
+ * push (forward_loop), lowering (needed_nodes, lower_loop), the checker (check_body)
+ * and the printer (infix_lines).  Each makes what the Python code makes, node for node and
  * line for line, and hands every case it does not do to the Python code
  * (graph._PyGraph.mul ..., given at import by install(); rules; the Emitter).
  * tests/test_core.py builds the same formulas both ways and compares.
@@ -1354,6 +1354,333 @@ static PyObject *reverse_loop(PyObject *module, PyObject *const *xs, Py_ssize_t 
     Py_RETURN_NONE;
 }
 
+/* -- forward mode's loop ------------------------------------------------------------------
+ * forward_loop(graph, order, outputs, carried, sources, cache, partials_of, ranks, pow_rule)
+ * runs the loop of symdiff.forward._push over the nodes of order (ascending ids), making the
+ * same nodes in the same order.  carried maps a node to its tangents ({direction: node}):
+ * the seeds' on entry, and on return what _push returns.  Sums and binary products are
+ * inline, powers of a constant as rules._pow makes them (pow_rule, as in reverse_loop), every
+ * other node's partials from partials_of(graph, cache, v).  A tangent made here gets the hint
+ * _push's named() gives it; ranks (a dict, or None) receives v for every node made at v.
+ */
+static int node_index(PyObject *node, Py_ssize_t size, Py_ssize_t *index)
+{
+    Py_ssize_t i = PyLong_AsSsize_t(node);
+    if (i == -1 && PyErr_Occurred())
+        return -1;
+    if (i < 0 || i >= size) {
+        PyErr_Format(PyExc_IndexError, "node %zd is not in the graph", i);
+        return -1;
+    }
+    *index = i;
+    return 0;
+}
+
+static int append_term(PyObject *terms, PyObject *d, PyObject *t)    /* terms.setdefault(d, []).append(t) */
+{
+    PyObject *list = PyDict_GetItemWithError(terms, d);
+    if (list == NULL) {
+        if (PyErr_Occurred())
+            return -1;
+        list = PyList_New(0);
+        if (list == NULL)
+            return -1;
+        int r = PyDict_SetItem(terms, d, list);
+        Py_DECREF(list);        /* terms holds it */
+        if (r < 0)
+            return -1;
+    }
+    return PyList_Append(list, t);
+}
+
+/* tangent[d] = named(g.add(*ts), v, d): the sum, with its hint if it is new and has none */
+static int set_sum(Core *g, PyObject *tangent, PyObject *d, PyObject *ts, PyObject *v, PyObject *hints,
+                   PyObject *sources, Py_ssize_t first_new, PyObject *tag_tangent, PyObject *tag_direction)
+{
+    PyObject *t = Core_add(g, ((PyListObject *)ts)->ob_item, PyList_GET_SIZE(ts));
+    if (t == NULL)
+        return -1;
+    int failed = 1;
+    do {
+        Py_ssize_t ti = PyLong_AsSsize_t(t);
+        if (ti == -1 && PyErr_Occurred())
+            break;
+        if (ti >= first_new) {
+            int r = PyDict_Contains(hints, t);
+            if (r < 0)
+                break;
+            if (!r) {
+                PyObject *source = PyObject_GetItem(sources, d);
+                if (source == NULL)
+                    break;
+                PyObject *hint = source == Py_None ? PyTuple_Pack(2, tag_direction, v)
+                                                   : PyTuple_Pack(3, tag_tangent, v, source);
+                Py_DECREF(source);
+                if (hint == NULL)
+                    break;
+                r = PyDict_SetItem(hints, t, hint);
+                Py_DECREF(hint);
+                if (r < 0)
+                    break;
+            }
+        }
+        failed = PyDict_SetItem(tangent, d, t) < 0;
+    } while (0);
+    Py_DECREF(t);
+    return failed ? -1 : 0;
+}
+
+/* one node v (index i) of _push's loop that carries tangents in: its own into *out (a new
+ * dict, maybe empty); heir's map is taken over for a sum */
+static PyObject *push_node(Core *g, PyObject *v, PyObject *args, PyObject *carried, Py_ssize_t *uses,
+                           PyObject *cache, PyObject *partials_of, int pow_rule, PyObject *hints,
+                           PyObject *sources, Py_ssize_t first_new, PyObject *tag_tangent,
+                           PyObject *tag_direction)
+{
+    Py_ssize_t nargs = PyTuple_GET_SIZE(args), size = PyList_GET_SIZE(g->kind);
+    PyObject *kind = PyList_GET_ITEM(g->kind, PyLong_AsSsize_t(v));
+    PyObject *terms = PyDict_New(), *tangent = NULL, *d, *t, *ts;
+    if (terms == NULL)
+        return NULL;
+    if (is_kind(kind, s_Add)) {
+        /* a sum's partials are 1; a direction only one term carries keeps that term's tangent,
+         * and the tangents go into the largest map this sum was the last user of (the first
+         * of the largest, as max() finds it) */
+        Py_ssize_t heir = -1, best = -1, heir_index = -1;
+        for (Py_ssize_t j = 0; j < nargs; j++) {
+            PyObject *a = PyTuple_GET_ITEM(args, j), *m = PyDict_GetItemWithError(carried, a);
+            Py_ssize_t ai;
+            if (m == NULL) {
+                if (PyErr_Occurred())
+                    goto fail;
+                continue;
+            }
+            if (node_index(a, size, &ai) < 0)
+                goto fail;
+            if (uses[ai] == 0 && PyDict_GET_SIZE(m) > best) {
+                best = PyDict_GET_SIZE(m);
+                heir = j;
+                heir_index = ai;
+            }
+        }
+        int inherited = 0;
+        for (Py_ssize_t j = 0; j < nargs; j++) {
+            PyObject *a = PyTuple_GET_ITEM(args, j), *m = PyDict_GetItemWithError(carried, a);
+            if (m == NULL) {
+                if (PyErr_Occurred())
+                    goto fail;
+                continue;
+            }
+            if (heir >= 0 && !inherited && PyLong_AsSsize_t(a) == heir_index) {
+                inherited = 1;      /* once: in x + x the heir counts twice */
+                continue;
+            }
+            Py_ssize_t pos = 0;
+            while (PyDict_Next(m, &pos, &d, &t))
+                if (append_term(terms, d, t) < 0)
+                    goto fail;
+        }
+        if (heir >= 0) {
+            PyObject *a = PyTuple_GET_ITEM(args, heir);
+            tangent = PyDict_GetItemWithError(carried, a);
+            if (tangent == NULL)
+                goto fail;
+            Py_INCREF(tangent);
+            if (PyDict_DelItem(carried, a) < 0)
+                goto fail;
+        }
+        else if ((tangent = PyDict_New()) == NULL)
+            goto fail;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(terms, &pos, &d, &ts)) {
+            PyObject *own = PyDict_GetItemWithError(tangent, d);
+            if (own != NULL) {
+                if (PyList_Append(ts, own) < 0)
+                    goto fail;
+            }
+            else if (PyErr_Occurred())
+                goto fail;
+            else if (PyList_GET_SIZE(ts) == 1) {
+                if (PyDict_SetItem(tangent, d, PyList_GET_ITEM(ts, 0)) < 0)
+                    goto fail;
+                continue;
+            }
+            if (set_sum(g, tangent, d, ts, v, hints, sources, first_new, tag_tangent, tag_direction) < 0)
+                goto fail;
+        }
+    }
+    else {
+        PyObject *partials;
+        if (is_kind(kind, s_Mul) && nargs == 2)     /* rules._mul: each factor's is the other */
+            partials = PyTuple_Pack(2, PyTuple_GET_ITEM(args, 1), PyTuple_GET_ITEM(args, 0));
+        else if (pow_rule && is_kind(kind, s_Pow) && nargs == 2)
+            partials = power_partials(g, cache, v, args);
+        else
+            partials = PyObject_CallFunctionObjArgs(partials_of, (PyObject *)g, cache, v, NULL);
+        if (partials == NULL)
+            goto fail;
+        PyObject *seq = PySequence_Fast(partials, "partials must be a sequence");
+        Py_DECREF(partials);
+        if (seq == NULL)
+            goto fail;
+        Py_ssize_t np = PySequence_Fast_GET_SIZE(seq);
+        if (np > nargs)
+            np = nargs;     /* zip() */
+        for (Py_ssize_t j = 0; j < np; j++) {
+            PyObject *p = PySequence_Fast_GET_ITEM(seq, j);
+            if (p == Py_None)
+                continue;
+            PyObject *m = PyDict_GetItemWithError(carried, PyTuple_GET_ITEM(args, j));
+            if (m == NULL) {
+                if (PyErr_Occurred()) {
+                    Py_DECREF(seq);
+                    goto fail;
+                }
+                continue;
+            }
+            Py_ssize_t pos = 0;
+            while (PyDict_Next(m, &pos, &d, &t)) {
+                PyObject *product = core_mul2(g, p, t);
+                int r = product == NULL ? -1 : append_term(terms, d, product);
+                Py_XDECREF(product);
+                if (r < 0) {
+                    Py_DECREF(seq);
+                    goto fail;
+                }
+            }
+        }
+        Py_DECREF(seq);
+        if ((tangent = PyDict_New()) == NULL)
+            goto fail;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(terms, &pos, &d, &ts))
+            if (set_sum(g, tangent, d, ts, v, hints, sources, first_new, tag_tangent, tag_direction) < 0)
+                goto fail;
+    }
+    Py_DECREF(terms);
+    return tangent;
+fail:
+    Py_DECREF(terms);
+    Py_XDECREF(tangent);
+    return NULL;
+}
+
+static PyObject *forward_loop(PyObject *module, PyObject *const *xs, Py_ssize_t n)
+{
+    if (n != 9 || !PyObject_TypeCheck(xs[0], &CoreType) || !PyList_Check(xs[1]) || !PyList_Check(xs[2])
+            || !PyDict_Check(xs[3]) || !PyDict_Check(xs[5]) || (xs[7] != Py_None && !PyDict_Check(xs[7]))) {
+        PyErr_SetString(PyExc_TypeError, "forward_loop(graph, order, outputs, carried, sources, cache, "
+                                         "partials_of, ranks, pow_rule)");
+        return NULL;
+    }
+    Core *g = (Core *)xs[0];
+    PyObject *order = xs[1], *outputs = xs[2], *carried = xs[3], *sources = xs[4], *cache = xs[5];
+    PyObject *partials_of = xs[6], *ranks = xs[7];
+    int pow_rule = PyObject_IsTrue(xs[8]);
+    if (pow_rule < 0)
+        return NULL;
+    Py_INCREF(partials_of);
+    Py_XSETREF(python_partials, partials_of);
+    if (!PyList_Check(g->kind) || !PyList_Check(g->args)) {
+        PyErr_SetString(PyExc_TypeError, "forward_loop: a graph's kind and args must be lists");
+        return NULL;
+    }
+    PyObject *hints = PyObject_GetAttrString((PyObject *)g, "hints");
+    if (hints == NULL)
+        return NULL;
+    PyObject *tag_tangent = PyUnicode_InternFromString("tangent");
+    PyObject *tag_direction = PyUnicode_InternFromString("direction");
+    Py_ssize_t first_new = PyList_GET_SIZE(g->kind);
+    Py_ssize_t *uses = PyMem_Calloc(first_new > 0 ? first_new : 1, sizeof(Py_ssize_t));
+    int failed = 1;
+    if (!PyDict_Check(hints) || tag_tangent == NULL || tag_direction == NULL || uses == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "forward_loop: a graph's hints must be a dict");
+        goto done;
+    }
+    /* uses left per node: a node's tangents are dropped after its last user (outputs keep theirs) */
+    Py_ssize_t count = PyList_GET_SIZE(order), i, j, ai;
+    for (i = 0; i < count; i++) {
+        Py_ssize_t vi;
+        if (node_index(PyList_GET_ITEM(order, i), first_new, &vi) < 0)
+            goto done;
+        PyObject *args = PyList_GET_ITEM(g->args, vi);
+        if (!PyTuple_Check(args)) {
+            PyErr_SetString(PyExc_TypeError, "forward_loop: a node's args must be a tuple");
+            goto done;
+        }
+        for (j = 0; j < PyTuple_GET_SIZE(args); j++) {
+            if (node_index(PyTuple_GET_ITEM(args, j), first_new, &ai) < 0)
+                goto done;
+            uses[ai]++;
+        }
+    }
+    for (i = 0; i < PyList_GET_SIZE(outputs); i++) {
+        if (node_index(PyList_GET_ITEM(outputs, i), first_new, &ai) < 0)
+            goto done;
+        uses[ai]++;
+    }
+    for (i = 0; i < count; i++) {
+        if (CHECK_SIGNALS(i) < 0)
+            goto done;
+        PyObject *v = PyList_GET_ITEM(order, i);
+        PyObject *args = PyList_GET_ITEM(g->args, PyLong_AsSsize_t(v));
+        Py_ssize_t nargs = PyTuple_GET_SIZE(args), maps = 0;
+        if (nargs == 0)
+            continue;
+        int r = PyDict_Contains(carried, v);
+        if (r < 0)
+            goto done;
+        if (r)
+            continue;
+        for (j = 0; j < nargs; j++) {
+            PyObject *a = PyTuple_GET_ITEM(args, j);
+            uses[PyLong_AsSsize_t(a)]--;
+            if ((r = PyDict_Contains(carried, a)) < 0)
+                goto done;
+            maps += r;
+        }
+        if (!maps)
+            continue;
+        Py_ssize_t made = PyList_GET_SIZE(g->kind);
+        PyObject *tangent = push_node(g, v, args, carried, uses, cache, partials_of, pow_rule, hints,
+                                      sources, first_new, tag_tangent, tag_direction);
+        if (tangent == NULL)
+            goto done;
+        for (j = 0; j < nargs; j++) {
+            PyObject *a = PyTuple_GET_ITEM(args, j);
+            if (uses[PyLong_AsSsize_t(a)] == 0) {
+                if ((r = PyDict_Contains(carried, a)) < 0 || (r && PyDict_DelItem(carried, a) < 0)) {
+                    Py_DECREF(tangent);
+                    goto done;
+                }
+            }
+        }
+        r = PyDict_GET_SIZE(tangent) ? PyDict_SetItem(carried, v, tangent) : 0;
+        Py_DECREF(tangent);
+        if (r < 0)
+            goto done;
+        if (ranks != Py_None) {
+            for (Py_ssize_t node = made; node < PyList_GET_SIZE(g->kind); node++) {
+                PyObject *key = PyLong_FromSsize_t(node);
+                r = key == NULL ? -1 : PyDict_SetItem(ranks, key, v);
+                Py_XDECREF(key);
+                if (r < 0)
+                    goto done;
+            }
+        }
+    }
+    failed = 0;
+done:
+    PyMem_Free(uses);
+    Py_XDECREF(tag_tangent);
+    Py_XDECREF(tag_direction);
+    Py_DECREF(hints);
+    if (failed)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 /* -- lowering's loop ----------------------------------------------------------------------
  * lower_loop(lowering, needed, primal_limit, ops, instr, primal) runs the loop of
  * symdiff.lower.lower over the needed nodes: in id order, given their marks (a bytearray),
@@ -2277,6 +2604,9 @@ static PyMethodDef module_methods[] = {
     {"reverse_loop", (PyCFunction)(void (*)(void))reverse_loop, METH_FASTCALL,
      "reverse_loop(graph, pending, active, wanted, cache, partials_of, top, adjoint): the loop "
      "of symdiff.reverse.sweep over every id from top down."},
+    {"forward_loop", (PyCFunction)(void (*)(void))forward_loop, METH_FASTCALL,
+     "forward_loop(graph, order, outputs, carried, sources, cache, partials_of, ranks, pow_rule): "
+     "the loop of symdiff.forward._push over the nodes of order."},
     {"lower_loop", (PyCFunction)(void (*)(void))lower_loop, METH_FASTCALL,
      "lower_loop(lowering, needed or order, primal_limit, ops, instr, primal): the loop of "
      "symdiff.lower.lower."},
@@ -2333,7 +2663,7 @@ PyMODINIT_FUNC PyInit__graphcore(void)
     if (m == NULL)
         return NULL;
     /* graph._CORE_API: the interface this file implements */
-    if (PyModule_AddIntConstant(m, "API", 3) < 0) {
+    if (PyModule_AddIntConstant(m, "API", 4) < 0) {
         Py_DECREF(m);
         return NULL;
     }

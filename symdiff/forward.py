@@ -11,7 +11,12 @@ graph as the function, so they share its work; a tangent that is a
 symbolic zero is never created.
 """
 
+from . import graph as _graph
+from . import rules
 from .rules import local_partials
+
+#: the loop of _push in C, where symdiff's optional C core is built (see graph.ACCELERATED)
+_forward_loop = _graph._graphcore.forward_loop if _graph.ACCELERATED else None
 
 
 def partials_of(g, cache, v):
@@ -34,6 +39,11 @@ def _push(g, outputs, seeds, sources, cache, ranks):
     first_new = len(kinds)
     outputs = [o for o in outputs if o is not None]
     order = g.reachable(outputs)
+    if _forward_loop is not None and type(g) is _graph.Graph:
+        carried = {x: dict(t) for x, t in seeds.items()}
+        _forward_loop(g, order, outputs, carried, sources, cache, partials_of, ranks,
+                      rules.RULES.get("Pow") is rules._pow)
+        return carried
     # uses left per node: a node's tangents are dropped after its last user, and that
     # user, when it is a sum, takes them over instead of copying (outputs keep theirs)
     uses = [0] * first_new

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from op_cases import OP_CASES
 from symdiff import api, numba_backend, printing
+from symdiff import forward as forward_module
 from symdiff import program as program_module
 from symdiff import graph as graph_module
 from symdiff.api import build
@@ -110,20 +111,52 @@ def _pure():
         yield
 
 
+def _both_ways(kind, texts, mode):
+    try:
+        fast = _source(kind, texts, mode)
+    except (ValueError, NotImplementedError) as e:
+        fast = repr(e)
+    with _pure():
+        try:
+            pure = _source(kind, texts, mode)
+        except (ValueError, NotImplementedError) as e:
+            pure = repr(e)
+    assert fast == pure, texts
+
+
 @pytest.mark.parametrize("mode", ["forward", "reverse"])
 @pytest.mark.parametrize("kind", ["grad", "hessian"])
 def test_the_same_programs_as_pure_python(kind, mode):
     for text in CORPUS:
-        try:
-            fast = _source(kind, [text], mode)
-        except (ValueError, NotImplementedError) as e:
-            fast = repr(e)
-        with _pure():
-            try:
-                pure = _source(kind, [text], mode)
-            except (ValueError, NotImplementedError) as e:
-                pure = repr(e)
-        assert fast == pure, text
+        _both_ways(kind, [text], mode)
+
+
+@pytest.mark.parametrize("kind", ["jvp", "hvp"])
+def test_the_same_directional_programs_as_pure_python(kind):
+    # a direction of its own (x_dot): the tangents' hints are ("direction", v)
+    for text in CORPUS:
+        _both_ways(kind, [text], "auto")
+
+
+def test_the_same_jacobians_of_several_formulas_as_pure_python():
+    # several formulas, forward mode: nodes carry maps of several directions, and a sum
+    # takes over the largest of its terms' maps (the heir)
+    for k in range(0, len(CORPUS) - 2, 3):
+        _both_ways("jacobian", CORPUS[k:k + 3], "forward")
+    _both_ways("jacobian", ["x + y + x*y", "sin(x + y) + (x + y)^2", "x + x + y*y"], "forward")
+
+
+def test_forward_mode_runs_the_c_loop():
+    # the comparisons above mean something only where the C loop is the one taken
+    calls = []
+    loop = forward_module._forward_loop
+
+    def counted(*args):
+        calls.append(len(args[1]))
+        return loop(*args)
+    with mock.patch.object(forward_module, "_forward_loop", counted):
+        build("jacobian", ["x*y", "sin(x)"], None, "forward")
+    assert calls and calls[0] > 0
 
 
 @given(formulas(smooth_only=False), st.sampled_from(["forward", "reverse"]))
@@ -131,6 +164,13 @@ def test_random_formulas_make_the_same_programs(text, mode):
     fast = _source("hessian", [text], mode)
     with _pure():
         assert _source("hessian", [text], mode) == fast
+
+
+@given(st.lists(formulas(smooth_only=False), min_size=2, max_size=3))
+def test_random_jacobians_by_forward_mode_make_the_same_programs(texts):
+    fast = _source("jacobian", texts, "forward")
+    with _pure():
+        assert _source("jacobian", texts, "forward") == fast
 
 
 def test_a_graph_copies_and_pickles_with_its_c_attributes():
@@ -152,6 +192,14 @@ def test_wrong_calls_into_the_core_are_errors_not_crashes():
         g.mul(x, "y")
     with pytest.raises(TypeError, match="pow"):
         g.pow(x)
+    loop = graph_module._graphcore.forward_loop
+    y = g.mul(x, x)
+    with pytest.raises(TypeError, match="forward_loop"):
+        loop(g, [x, y])
+    with pytest.raises(IndexError, match="node 99 is not in the graph"):
+        loop(g, [x, 99], [y], {x: {0: g.one}}, [x], {}, forward_module.partials_of, None, True)
+    with pytest.raises(TypeError, match="forward_loop"):
+        loop(g, [x, y], [y], {x: {0: g.one}}, [x], {}, forward_module.partials_of, [], True)
 
 
 # ASCII text, whitespace and control characters included: what the C tokenizer reads itself
