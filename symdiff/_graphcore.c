@@ -6,10 +6,11 @@
  * the graph's constructors -- add, mul, pow, neg, sub, div and number on nodes
  * and constants -- and the functions below run the loops of the parser
  * (parse_tokens, tokens), the reverse sweep (reverse_loop), forward mode's tangent
- * push (forward_loop), lowering (needed_nodes, lower_loop), the checker (check_body)
- * and the printer (infix_lines).  Each makes what the Python code makes, node for node and
- * line for line, and hands every case it does not do to the Python code
- * (graph._PyGraph.mul ..., given at import by install(); rules; the Emitter).
+ * push (forward_loop), lowering (needed_nodes, schedule, lower_loop), the checker
+ * (check_body) and the printer (infix_lines).  Each makes what the Python code
+ * makes, node for node and line for line, and hands every case it does not do to
+ * the Python code (graph._PyGraph.mul ..., given at import by install(); rules;
+ * the Emitter).
  * tests/test_core.py builds the same formulas both ways and compares.
  *
  * Node ids are Python ints indexing the lists kind, args and data; a node's
@@ -1681,6 +1682,115 @@ done:
     Py_RETURN_NONE;
 }
 
+/* -- forward mode's schedule --------------------------------------------------------------
+ * schedule(graph, nodes, ranks) is symdiff.lower.schedule's order of nodes (the ids the roots
+ * depend on): sorted by (ranks.get(v, v), v), each node's arguments not placed yet placed
+ * just before it, depth first.  A new list.
+ */
+typedef struct {
+    Py_ssize_t rank, node;
+} Ranked;
+
+static int compare_ranked(const void *p, const void *q)
+{
+    const Ranked *a = p, *b = q;
+    if (a->rank != b->rank)
+        return a->rank < b->rank ? -1 : 1;
+    return (a->node > b->node) - (a->node < b->node);
+}
+
+static PyObject *schedule_order(PyObject *module, PyObject *const *xs, Py_ssize_t n)
+{
+    if (n != 3 || !PyObject_TypeCheck(xs[0], &CoreType) || !PyList_Check(xs[1]) || !PyDict_Check(xs[2])) {
+        PyErr_SetString(PyExc_TypeError, "schedule(graph, nodes, ranks)");
+        return NULL;
+    }
+    Core *g = (Core *)xs[0];
+    PyObject *nodes = xs[1], *ranks = xs[2];
+    if (!PyList_Check(g->args)) {
+        PyErr_SetString(PyExc_TypeError, "schedule: a graph's args must be a list");
+        return NULL;
+    }
+    Py_ssize_t size = PyList_GET_SIZE(g->args), count = PyList_GET_SIZE(nodes), depth = 0, room = 64;
+    Ranked *sorted = PyMem_Malloc((count > 0 ? count : 1) * sizeof(Ranked));
+    char *placed = PyMem_Calloc(size > 0 ? size : 1, 1);
+    Py_ssize_t *stack = PyMem_Malloc(room * sizeof(Py_ssize_t));
+    PyObject *order = PyList_New(0);
+    int failed = 1;
+    if (sorted == NULL || placed == NULL || stack == NULL || order == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *v = PyList_GET_ITEM(nodes, i), *rank = PyDict_GetItemWithError(ranks, v);
+        if (rank == NULL && PyErr_Occurred())
+            goto done;
+        if (node_index(v, size, &sorted[i].node) < 0)
+            goto done;
+        sorted[i].rank = rank == NULL ? sorted[i].node : PyLong_AsSsize_t(rank);
+        if (sorted[i].rank == -1 && PyErr_Occurred())
+            goto done;
+    }
+    qsort(sorted, count, sizeof(Ranked), compare_ranked);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (CHECK_SIGNALS(i) < 0)
+            goto done;
+        stack[0] = sorted[i].node;
+        depth = 1;
+        while (depth) {
+            Py_ssize_t u = stack[depth - 1];
+            if (placed[u]) {
+                depth--;
+                continue;
+            }
+            PyObject *args = PyList_GET_ITEM(g->args, u);
+            if (!PyTuple_Check(args)) {
+                PyErr_SetString(PyExc_TypeError, "schedule: a node's args must be a tuple");
+                goto done;
+            }
+            Py_ssize_t nargs = PyTuple_GET_SIZE(args), missing = 0;
+            if (depth + nargs > room) {
+                room = 2 * (depth + nargs);
+                Py_ssize_t *grown = PyMem_Realloc(stack, room * sizeof(Py_ssize_t));
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                stack = grown;
+            }
+            for (Py_ssize_t j = nargs - 1; j >= 0; j--) {   /* stack.extend(reversed(missing)) */
+                Py_ssize_t a;
+                if (node_index(PyTuple_GET_ITEM(args, j), size, &a) < 0)
+                    goto done;
+                if (!placed[a]) {
+                    stack[depth++] = a;
+                    missing++;
+                }
+            }
+            if (!missing) {
+                placed[u] = 1;
+                depth--;
+                PyObject *node = PyLong_FromSsize_t(u);
+                int r = node == NULL ? -1 : PyList_Append(order, node);
+                Py_XDECREF(node);
+                if (r < 0)
+                    goto done;
+            }
+        }
+    }
+    failed = 0;
+done:
+    PyMem_Free(sorted);
+    PyMem_Free(placed);
+    PyMem_Free(stack);
+    if (failed) {
+        Py_XDECREF(order);
+        return NULL;
+    }
+    return order;
+}
+
 /* -- lowering's loop ----------------------------------------------------------------------
  * lower_loop(lowering, needed, primal_limit, ops, instr, primal) runs the loop of
  * symdiff.lower.lower over the needed nodes: in id order, given their marks (a bytearray),
@@ -2607,6 +2717,8 @@ static PyMethodDef module_methods[] = {
     {"forward_loop", (PyCFunction)(void (*)(void))forward_loop, METH_FASTCALL,
      "forward_loop(graph, order, outputs, carried, sources, cache, partials_of, ranks, pow_rule): "
      "the loop of symdiff.forward._push over the nodes of order."},
+    {"schedule", (PyCFunction)(void (*)(void))schedule_order, METH_FASTCALL,
+     "schedule(graph, nodes, ranks): symdiff.lower.schedule's order of nodes."},
     {"lower_loop", (PyCFunction)(void (*)(void))lower_loop, METH_FASTCALL,
      "lower_loop(lowering, needed or order, primal_limit, ops, instr, primal): the loop of "
      "symdiff.lower.lower."},
@@ -2663,7 +2775,7 @@ PyMODINIT_FUNC PyInit__graphcore(void)
     if (m == NULL)
         return NULL;
     /* graph._CORE_API: the interface this file implements */
-    if (PyModule_AddIntConstant(m, "API", 4) < 0) {
+    if (PyModule_AddIntConstant(m, "API", 5) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -734,7 +734,7 @@ def _check_differentiable(e):
 
 #: the version of the interface between this module and symdiff/_graphcore.c: both say it,
 #: so a C core built from older sources is left out, not called with the wrong arguments
-_CORE_API = 4
+_CORE_API = 5
 
 
 def _graph_class():

@@ -200,6 +200,10 @@ def test_wrong_calls_into_the_core_are_errors_not_crashes():
         loop(g, [x, 99], [y], {x: {0: g.one}}, [x], {}, forward_module.partials_of, None, True)
     with pytest.raises(TypeError, match="forward_loop"):
         loop(g, [x, y], [y], {x: {0: g.one}}, [x], {}, forward_module.partials_of, [], True)
+    with pytest.raises(IndexError, match="node 99 is not in the graph"):
+        graph_module._graphcore.schedule(g, [x, 99], {})
+    with pytest.raises(TypeError, match="schedule"):
+        graph_module._graphcore.schedule(g, [x, y])
 
 
 # ASCII text, whitespace and control characters included: what the C tokenizer reads itself
