@@ -1811,6 +1811,7 @@ typedef struct {
 } Lowering;
 
 static PyObject *s_add, *s_sub, *s_mul, *s_div, *s_neg, *s_pow, *s_adjoint, *s_adjoint_prefix, *s_counter;
+static PyObject *s_tangent, *s_direction;
 
 /* the operand of node v (borrowed from names) */
 static PyObject *operand_of(Lowering *L, PyObject *v)
@@ -2149,6 +2150,56 @@ static PyObject *fresh_name(Lowering *L)
 }
 
 /* a name for node v's instruction (new reference): _Lowering.fresh or .final_name */
+/* the label a hint names node v by (labels.get(v, names[v])), or None where v has no
+ * name yet.  New reference. */
+static PyObject *label_of(Lowering *L, PyObject *v)
+{
+    PyObject *own = operand_of(L, v);       /* borrowed */
+    if (own == NULL)
+        return NULL;
+    PyObject *label = own == Py_None ? NULL : PyDict_GetItemWithError(L->labels, v);
+    if (label == NULL && PyErr_Occurred())
+        return NULL;
+    label = label != NULL ? label : own;
+    Py_INCREF(label);
+    return label;
+}
+
+/* _Lowering.final_name's base for a hint: adj_x, dt1_dx or t1_dot; None where the Python
+ * method decides (another hint, or a node not named yet).  New reference. */
+static PyObject *hint_base(Lowering *L, PyObject *hint)
+{
+    if (!PyTuple_Check(hint))
+        Py_RETURN_NONE;
+    Py_ssize_t size = PyTuple_GET_SIZE(hint);
+    PyObject *tag = size ? PyTuple_GET_ITEM(hint, 0) : NULL;
+    int tangent = size == 3 && tag == s_tangent;
+    if (!tangent && !(size == 2 && (tag == s_adjoint || tag == s_direction)))
+        Py_RETURN_NONE;
+    PyObject *first = label_of(L, PyTuple_GET_ITEM(hint, 1));
+    if (first == NULL || first == Py_None)
+        return first;
+    PyObject *base = NULL;
+    if (tag == s_adjoint)
+        base = PyUnicode_Concat(s_adjoint_prefix, first);
+    else if (tag == s_direction)
+        base = PyUnicode_FromFormat("%S_dot", first);
+    else {
+        PyObject *second = label_of(L, PyTuple_GET_ITEM(hint, 2));
+        if (second != NULL) {
+            if (second == Py_None) {
+                base = Py_None;
+                Py_INCREF(base);
+            }
+            else
+                base = PyUnicode_FromFormat("d%S_d%S", first, second);
+            Py_DECREF(second);
+        }
+    }
+    Py_DECREF(first);
+    return base;
+}
+
 static PyObject *name_for(Lowering *L, PyObject *v)
 {
     PyObject *hint = PyDict_GetItemWithError(L->hints, v);
@@ -2156,19 +2207,11 @@ static PyObject *name_for(Lowering *L, PyObject *v)
         return NULL;
     if (hint == NULL && !L->check_fresh)
         return temporary(L);
-    if (hint != NULL && PyTuple_Check(hint) && PyTuple_GET_SIZE(hint) == 2
-            && PyTuple_GET_ITEM(hint, 0) == s_adjoint) {
-        PyObject *primal = PyTuple_GET_ITEM(hint, 1);
-        PyObject *own = operand_of(L, primal);
-        if (own == NULL)
+    if (hint != NULL) {
+        PyObject *base = hint_base(L, hint);
+        if (base == NULL)
             return NULL;
-        if (own != Py_None) {
-            PyObject *label = PyDict_GetItemWithError(L->labels, primal);
-            if (label == NULL && PyErr_Occurred())
-                return NULL;
-            PyObject *base = PyUnicode_Concat(s_adjoint_prefix, label ? label : own);
-            if (base == NULL)
-                return NULL;
+        if (base != Py_None) {
             PyObject *name = base;
             Py_INCREF(name);
             for (Py_ssize_t k = 1;; k++) {
@@ -2190,6 +2233,7 @@ static PyObject *name_for(Lowering *L, PyObject *v)
                 }
             }
         }
+        Py_DECREF(base);
     }
     /* the Python methods: other hints, or temporaries that may clash with an input */
     if (sync_counter(L) < 0)
@@ -2763,8 +2807,10 @@ PyMODINIT_FUNC PyInit__graphcore(void)
     s_adjoint = PyUnicode_InternFromString("adjoint");
     s_adjoint_prefix = PyUnicode_InternFromString("adj_");
     s_counter = PyUnicode_InternFromString("counter");
+    s_tangent = PyUnicode_InternFromString("tangent");
+    s_direction = PyUnicode_InternFromString("direction");
     if (!s_add || !s_sub || !s_mul || !s_div || !s_neg || !s_pow || !s_adjoint || !s_adjoint_prefix
-            || !s_counter)
+            || !s_counter || !s_tangent || !s_direction)
         return NULL;
     if (!s_Number || !s_NumberSymbol || !s_Add || !s_Mul || !s_Pow || !int_zero || !int_one
             || !int_minus_one)
