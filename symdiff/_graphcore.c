@@ -2165,10 +2165,12 @@ static PyObject *label_of(Lowering *L, PyObject *v)
     return label;
 }
 
-/* _Lowering.final_name's base for a hint: adj_x, dt1_dx or t1_dot; None where the Python
- * method decides (another hint, or a node not named yet).  New reference. */
-static PyObject *hint_base(Lowering *L, PyObject *hint)
+/* _Lowering.final_name's base for a hint: adj_x, dt1_dx or t1_dot, or None for a node
+ * not named yet (final_name then takes a fresh name); *known is 0 where the Python method
+ * must decide (a hint of another shape).  New reference. */
+static PyObject *hint_base(Lowering *L, PyObject *hint, int *known)
 {
+    *known = 0;
     if (!PyTuple_Check(hint))
         Py_RETURN_NONE;
     Py_ssize_t size = PyTuple_GET_SIZE(hint);
@@ -2176,6 +2178,7 @@ static PyObject *hint_base(Lowering *L, PyObject *hint)
     int tangent = size == 3 && tag == s_tangent;
     if (!tangent && !(size == 2 && (tag == s_adjoint || tag == s_direction)))
         Py_RETURN_NONE;
+    *known = 1;
     PyObject *first = label_of(L, PyTuple_GET_ITEM(hint, 1));
     if (first == NULL || first == Py_None)
         return first;
@@ -2208,9 +2211,14 @@ static PyObject *name_for(Lowering *L, PyObject *v)
     if (hint == NULL && !L->check_fresh)
         return temporary(L);
     if (hint != NULL) {
-        PyObject *base = hint_base(L, hint);
+        int known;
+        PyObject *base = hint_base(L, hint, &known);
         if (base == NULL)
             return NULL;
+        if (base == Py_None && known) {
+            Py_DECREF(base);
+            return fresh_name(L);
+        }
         if (base != Py_None) {
             PyObject *name = base;
             Py_INCREF(name);
