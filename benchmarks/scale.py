@@ -3,6 +3,7 @@
     python benchmarks/scale.py
     python benchmarks/scale.py --hessian-n 10000     # the largest n of the Hessian and forward-mode rows
     python benchmarks/scale.py --stages 100000       # where the time goes, stage by stage
+    python benchmarks/scale.py --kinds 100000        # build seconds of each kind (forward mode too)
     python benchmarks/scale.py --reference           # only the machine's reference loop
 
 For each formula: nodes in the graph, seconds from input to generated
@@ -270,6 +271,24 @@ def run_forward(n):
     return {"seconds": seconds, "peak": peak, "lines": len(built.program.body)}
 
 
+#: what --kinds builds: label -> (kind, mode, sparse)
+KIND_BUILDS = {
+    "grad, reverse": ("grad", "reverse", False),
+    "grad, forward": ("grad", "forward", False),
+    "jvp": ("jvp", "auto", False),
+    "hvp (forward over reverse)": ("hvp", "auto", False),
+    "hessian, sparse=True": ("hessian", "auto", True),
+}
+
+
+def run_kind(label, n):
+    """Seconds and peak memory of building one kind of derivative program of Rosenbrock n."""
+    kind, mode, sparse = KIND_BUILDS[label]
+    text = rosenbrock(n)
+    built, seconds, peak = measured(lambda: build(kind, [text], None, mode, sparse=sparse))
+    return {"seconds": seconds, "peak": peak, "lines": len(built.program.body)}
+
+
 def in_subprocess(*argv):
     out = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -299,7 +318,11 @@ def main():
                         help="only the seconds per stage for Rosenbrock with N variables (best of two)")
     parser.add_argument("--reference", action="store_true",
                         help="only the seconds of the reference loop (this machine's speed at pure Python)")
+    parser.add_argument("--kinds", type=int, metavar="N",
+                        help="only the build seconds of each kind for Rosenbrock with N variables, "
+                             "each in a fresh process")
     parser.add_argument("--row", help=argparse.SUPPRESS)
+    parser.add_argument("--kind", help=argparse.SUPPRESS)
     parser.add_argument("--hessian", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--forward", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -310,6 +333,18 @@ def main():
         best = stages(args.stages)
         print(f"Rosenbrock n={args.stages:,}, {core_line()}, text -> source by stage (best of two): "
               + ", ".join(f"{k} {v:.2f} s" for k, v in best.items()) + f"; total {sum(best.values()):.2f} s")
+        return
+    if args.kind:
+        label, n = args.kind.rsplit("@", 1)
+        print(json.dumps(run_kind(label, int(n))))
+        return
+    if args.kinds:
+        print(f"Rosenbrock n={args.kinds:,}, {core_line()}: building each kind (text -> program), "
+              "each in a fresh process")
+        print(f"{'kind':<30}{'seconds':>9}{'peak MB':>9}{'lines':>11}")
+        for label in KIND_BUILDS:
+            r = in_subprocess("--kind", f"{label}@{args.kinds}")
+            print(f"{label:<30}{r['seconds']:>9.2f}{r['peak']:>9.0f}{r['lines']:>11,}", flush=True)
         return
     if args.row:
         print(json.dumps(run_row(args.row, args)))

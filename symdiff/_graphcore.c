@@ -1689,6 +1689,7 @@ done:
  */
 typedef struct {
     Py_ssize_t rank, node;
+    PyObject *id;       /* the node's int, borrowed from the graph or the list of nodes */
 } Ranked;
 
 static int compare_ranked(const void *p, const void *q)
@@ -1714,7 +1715,7 @@ static PyObject *schedule_order(PyObject *module, PyObject *const *xs, Py_ssize_
     Py_ssize_t size = PyList_GET_SIZE(g->args), count = PyList_GET_SIZE(nodes), depth = 0, room = 64;
     Ranked *sorted = PyMem_Malloc((count > 0 ? count : 1) * sizeof(Ranked));
     char *placed = PyMem_Calloc(size > 0 ? size : 1, 1);
-    Py_ssize_t *stack = PyMem_Malloc(room * sizeof(Py_ssize_t));
+    Ranked *stack = PyMem_Malloc(room * sizeof(Ranked));      /* its rank unused */
     PyObject *order = PyList_New(0);
     int failed = 1;
     if (sorted == NULL || placed == NULL || stack == NULL || order == NULL) {
@@ -1728,6 +1729,7 @@ static PyObject *schedule_order(PyObject *module, PyObject *const *xs, Py_ssize_
             goto done;
         if (node_index(v, size, &sorted[i].node) < 0)
             goto done;
+        sorted[i].id = v;
         sorted[i].rank = rank == NULL ? sorted[i].node : PyLong_AsSsize_t(rank);
         if (sorted[i].rank == -1 && PyErr_Occurred())
             goto done;
@@ -1736,15 +1738,15 @@ static PyObject *schedule_order(PyObject *module, PyObject *const *xs, Py_ssize_
     for (Py_ssize_t i = 0; i < count; i++) {
         if (CHECK_SIGNALS(i) < 0)
             goto done;
-        stack[0] = sorted[i].node;
+        stack[0] = sorted[i];
         depth = 1;
         while (depth) {
-            Py_ssize_t u = stack[depth - 1];
-            if (placed[u]) {
+            Ranked u = stack[depth - 1];
+            if (placed[u.node]) {
                 depth--;
                 continue;
             }
-            PyObject *args = PyList_GET_ITEM(g->args, u);
+            PyObject *args = PyList_GET_ITEM(g->args, u.node);
             if (!PyTuple_Check(args)) {
                 PyErr_SetString(PyExc_TypeError, "schedule: a node's args must be a tuple");
                 goto done;
@@ -1752,7 +1754,7 @@ static PyObject *schedule_order(PyObject *module, PyObject *const *xs, Py_ssize_
             Py_ssize_t nargs = PyTuple_GET_SIZE(args), missing = 0;
             if (depth + nargs > room) {
                 room = 2 * (depth + nargs);
-                Py_ssize_t *grown = PyMem_Realloc(stack, room * sizeof(Py_ssize_t));
+                Ranked *grown = PyMem_Realloc(stack, room * sizeof(Ranked));
                 if (grown == NULL) {
                     PyErr_NoMemory();
                     goto done;
@@ -1760,21 +1762,18 @@ static PyObject *schedule_order(PyObject *module, PyObject *const *xs, Py_ssize_
                 stack = grown;
             }
             for (Py_ssize_t j = nargs - 1; j >= 0; j--) {   /* stack.extend(reversed(missing)) */
-                Py_ssize_t a;
-                if (node_index(PyTuple_GET_ITEM(args, j), size, &a) < 0)
+                Ranked a = {0, 0, PyTuple_GET_ITEM(args, j)};
+                if (node_index(a.id, size, &a.node) < 0)
                     goto done;
-                if (!placed[a]) {
+                if (!placed[a.node]) {
                     stack[depth++] = a;
                     missing++;
                 }
             }
             if (!missing) {
-                placed[u] = 1;
+                placed[u.node] = 1;
                 depth--;
-                PyObject *node = PyLong_FromSsize_t(u);
-                int r = node == NULL ? -1 : PyList_Append(order, node);
-                Py_XDECREF(node);
-                if (r < 0)
+                if (PyList_Append(order, u.id) < 0)
                     goto done;
             }
         }
