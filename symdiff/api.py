@@ -487,12 +487,24 @@ def _directional_outputs(kind, g, roots, xs, mode, direction_nodes, ranks, names
 DENSE_WARNING_ENTRIES = 10_000_000
 
 
+class DenseMatrixWarning(UserWarning):
+    """A Jacobian or Hessian is about to be built dense with more than DENSE_WARNING_ENTRIES
+    entries.  ``what`` ("Jacobian" or "Hessian"), ``shape`` and ``nonzeros`` (structural)
+    say which; the command line turns it into an error before the dense build."""
+
+    def __init__(self, message, what, shape, nonzeros):
+        super().__init__(message)
+        self.what, self.shape, self.nonzeros = what, shape, nonzeros
+
+
 def _warn_dense(kind, shape, nonzeros):
     rows, cols = shape
-    warn(f"symdiff: a dense {rows:,} x {cols:,} {'Hessian' if kind == 'hessian' else 'Jacobian'} "
-         f"has {rows * cols:,} entries, {nonzeros:,} of them not structurally zero; built dense, every "
-         f"entry costs about 200 bytes and some time (about {rows * cols * 200 / 1e9:.0f} GB here). "
-         "sparse=True builds and returns the nonzeros alone (symdiff export: --sparse)")
+    what = "Hessian" if kind == "hessian" else "Jacobian"
+    warn(DenseMatrixWarning(
+        f"symdiff: a dense {rows:,} x {cols:,} {what} has {rows * cols:,} entries, {nonzeros:,} of them "
+        f"not structurally zero; built dense, every entry costs about 200 bytes and some time (about "
+        f"{rows * cols * 200 / 1e9:.0f} GB here). sparse=True builds and returns the nonzeros alone "
+        "(symdiff export: --sparse)", what, shape, nonzeros))
 
 
 def _matrix_outputs(kind, g, roots, xs, mode, sparse, ranks, names):

@@ -22,6 +22,8 @@ import os
 import sys
 import warnings
 
+import numpy as np
+
 from . import api, printing
 from .display import MAX_NODES
 from .parse import COMMA_OUTSIDE, ParseError, parse
@@ -244,10 +246,26 @@ def _numba_ahead(args):
         notice.arm()
 
 
-def _compiled(kind, formulas, args):
+def _build(kind, formulas, args, sparse=False):
+    """``api.build`` for a command: a dense matrix too big to build (api.DenseMatrixWarning,
+    about 200 bytes an entry: a 10^5 x 10^5 Hessian ran out of memory after 6 minutes) is an
+    error that points to --sparse, raised before the dense build starts."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", api.DenseMatrixWarning)
+        try:
+            return api.build(kind, formulas, _wrt(args.wrt), args.mode, sparse=sparse)
+        except api.DenseMatrixWarning as w:
+            rows, cols = w.shape
+            raise UsageError(
+                f"a dense {rows:,} x {cols:,} {w.what} has {rows * cols:,} entries, {w.nonzeros:,} of "
+                f"them not structurally zero: too many to build (about {rows * cols * 200 / 1e9:,.0f} GB); "
+                f"--sparse {'exports' if args.command == 'export' else 'evaluates'} the nonzeros alone") from None
+
+
+def _compiled(kind, formulas, args, sparse=False):
     """The function of ``kind``, on ``--backend`` if given: else python, or numba's tape for a
     program longer than PYTHON_STATEMENTS (the output names the backend that ran)."""
-    built = api.build(kind, formulas, _wrt(args.wrt), args.mode)
+    built = _build(kind, formulas, args, sparse)
     backend = args.backend or ("python" if len(built.program.body) <= PYTHON_STATEMENTS else "numba")
     if backend != "python":
         _numba_ahead(args)
@@ -275,12 +293,18 @@ def cmd_matrix(args, out):
     """``jacobian`` and ``hessian``: the matrix at a point, as a table labelled on both sides."""
     jacobian = args.command == "jacobian"
     formulas = _formulas(args, several=jacobian)
-    fn = _compiled("jacobian" if jacobian else "hessian", formulas if jacobian else formulas[:1], args)
+    fn = _compiled("jacobian" if jacobian else "hessian", formulas if jacobian else formulas[:1], args,
+                   args.sparse)
     matrix, at = _evaluate(fn, args)
+    if args.sparse:
+        rows, cols, shape = fn.sparsity
+        values = np.asarray(matrix.tocsr()[list(rows), list(cols)]).ravel() if rows else []
     if args.json:
         results = {"formulas": formulas} if jacobian else {"formula": formulas[0]}
         results["wrt"] = [s.name for s in fn.wrt]
-        results[args.command] = [[_json_number(x) for x in row] for row in matrix]
+        results[args.command] = (
+            {"shape": list(shape), "rows": list(rows), "cols": list(cols), "values": list(map(_json_number, values))}
+            if args.sparse else [[_json_number(x) for x in row] for row in matrix])
         _print_json(fn, at, out, **results)
         return
     subject = "; ".join(api.formula_text(f, 60) for f in formulas)
@@ -288,6 +312,15 @@ def cmd_matrix(args, out):
           f"({fn.how} mode, {fn.backend} backend):", file=out)
     if not fn.wrt:
         print("(no variables: nothing to differentiate)", file=out)
+        return
+    if args.sparse:
+        named = " (f0, f1, ...: the formulas in order)" if jacobian and len(formulas) > 1 else ""
+        print(f"{len(values):,} structural nonzero{'' if len(values) == 1 else 's'} of "
+              f"{shape[0]:,} x {shape[1]:,}{named}", file=out)
+        labels = fn.program.output_labels
+        width = max(map(len, labels), default=0)
+        for label, x in zip(labels, values):
+            print(f"{label:<{width}} = {_number(x)}", file=out)
         return
     columns = [f"d/d{s.name}" for s in fn.wrt]
     rows = [api.formula_text(f, 30) for f in formulas] if jacobian else columns
@@ -346,8 +379,7 @@ def cmd_source(args, out):
 
 def cmd_export(args, out):
     from .export import export
-    built = api.build(args.kind, _formulas(args, args.kind in api.SEVERAL_FORMULAS), _wrt(args.wrt), args.mode,
-                      sparse=args.sparse)
+    built = _build(args.kind, _formulas(args, args.kind in api.SEVERAL_FORMULAS), args, args.sparse)
     if args.backend == "numba":
         _numba_ahead(args)      # a long program is encoded as a tape, by numba code
     path = export(built, args.output, backend=args.backend)
@@ -434,6 +466,11 @@ def build_parser():
                        help=f"default: python (one point needs no compiling), or numba's tape for a "
                             f"program over {PYTHON_STATEMENTS:,} statements, which CPython compiles slowly")
         p.add_argument("--json", action="store_true", help=_JSON_HELP)
+        if run is cmd_matrix:
+            p.add_argument("--sparse", action="store_true",
+                           help=f"only the structural nonzeros, one 'label = value' a line (--json: shape, "
+                                f"rows, cols and values, as scipy's COO); a dense matrix of over "
+                                f"{api.DENSE_WARNING_ENTRIES:,} entries needs it")
         p.set_defaults(run=run)
 
     p = command("diff", "print the symbolic derivative")

@@ -442,3 +442,42 @@ def test_compare_prints_the_programs_side_by_side():
                                           "t1 = b + 1.0     |  t1 = b + 1.0",
                                           "t2 = t0 + t1     |  adj_b = t0 + t1",
                                           "return (t1, t2)  |  return (t1, adj_b)"]
+
+
+def test_sparse_matrices_print_their_nonzeros_alone():
+    import json
+    # by hand: H of x^3*y + z is [[6xy, 3x^2, 0], [3x^2, 0, 0], [0, 0, 0]]; at x=1, y=2: 12 and 3
+    r = run("hessian", "x^3*y + z", "--at", "x=1,y=2,z=3", "--sparse")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1:] == ["3 structural nonzeros of 3 x 3",
+                                         "d2f/dxdx = 12", "d2f/dxdy = 3", "d2f/dydx = 3"]
+    r = run("hessian", "x^3*y + z", "--at", "x=1,y=2,z=3", "--sparse", "--json")
+    assert json.loads(r.stdout)["hessian"] == {"shape": [3, 3], "rows": [0, 0, 1], "cols": [0, 1, 0],
+                                               "values": [12.0, 3.0, 3.0]}
+    # J of (x*y, sin(x), z) is [[y, x, 0], [cos(x), 0, 0], [0, 0, 1]]: x = 0 is a structural
+    # nonzero that happens to be 0 at this point, and is listed
+    r = run("jacobian", "x*y; sin(x); z", "--at", "x=0,y=2,z=1", "--sparse")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1:] == ["4 structural nonzeros of 3 x 3 (f0, f1, ...: the formulas in order)",
+                                         "df0/dx = 2", "df0/dy = 0", "df1/dx = 1", "df2/dz = 1"]
+
+
+def test_a_dense_matrix_too_big_to_build_is_refused_before_it_is_built(monkeypatch):
+    import io
+
+    from symdiff import api, cli
+    # 10^5 variables made a 10^10-entry Hessian that ran out of memory after 6 minutes; the
+    # limit (10^7 entries) stands here at 8, so 3 x 3 is over it. By hand, the Hessian of
+    # x^2*y + z^2 is [[2y, 2x, 0], [2x, 0, 0], [0, 0, 2]]: 4 structural nonzeros
+    monkeypatch.setattr(api, "DENSE_WARNING_ENTRIES", 8)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["hessian", "x^2*y + z^2", "--at", "x=1,y=2,z=3"], out=out, err=err) == 2
+    assert err.getvalue() == ("symdiff: error: a dense 3 x 3 Hessian has 9 entries, 4 of them not structurally "
+                              "zero: too many to build (about 0 GB); --sparse evaluates the nonzeros alone\n")
+    assert out.getvalue() == ""
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["hessian", "x^2*y + z^2", "--at", "x=1,y=2,z=3", "--sparse"], out=out, err=err) == 0
+    assert "4 structural nonzeros of 3 x 3" in out.getvalue() and err.getvalue() == ""
+    err = io.StringIO()
+    assert cli.main(["export", "x*y; y; z; x", "--kind", "jacobian", "-o", "never.py"], out=out, err=err) == 2
+    assert "a dense 4 x 3 Jacobian has 12 entries" in err.getvalue() and "--sparse exports" in err.getvalue()

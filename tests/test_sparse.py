@@ -129,6 +129,9 @@ def test_a_huge_dense_matrix_is_built_with_a_warning_that_points_to_sparse(monke
                                          r"zero; .* sparse=True builds and returns the nonzeros alone") as caught:
         H = sd.hessian("x*y*z", backend="python")
     assert caught[0].filename == __file__           # the user's call, not symdiff's insides
+    # a category of its own, which says what and how big (the command line refuses by it)
+    assert caught[0].category is api.DenseMatrixWarning
+    assert (caught[0].message.what, caught[0].message.shape, caught[0].message.nonzeros) == ("Hessian", (3, 3), 6)
     # built all the same: by hand, d2(xyz)/dxdy = z, and the diagonal is 0
     np.testing.assert_array_equal(H(x=1.0, y=2.0, z=3.0), [[0, 3, 2], [3, 0, 1], [2, 1, 0]])
     with pytest.warns(UserWarning, match="a dense 3 x 3 Jacobian has 9 entries, 3 of them"):
