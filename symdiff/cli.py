@@ -246,6 +246,9 @@ def _numba_ahead(args):
         notice.arm()
 
 
+_SPARSE_VERB = {"export": "exports", "source": "writes the program of"}
+
+
 def _build(kind, formulas, args, sparse=False):
     """``api.build`` for a command: a dense matrix too big to build (api.DenseMatrixWarning,
     about 200 bytes an entry: a 10^5 x 10^5 Hessian ran out of memory after 6 minutes) is an
@@ -259,7 +262,7 @@ def _build(kind, formulas, args, sparse=False):
             raise UsageError(
                 f"a dense {rows:,} x {cols:,} {w.what} has {rows * cols:,} entries, {w.nonzeros:,} of "
                 f"them not structurally zero: too many to build (about {rows * cols * 200 / 1e9:,.0f} GB); "
-                f"--sparse {'exports' if args.command == 'export' else 'evaluates'} the nonzeros alone") from None
+                f"--sparse {_SPARSE_VERB.get(args.command, 'evaluates')} the nonzeros alone") from None
 
 
 def _compiled(kind, formulas, args, sparse=False):
@@ -366,7 +369,7 @@ def cmd_diff(args, out):
 
 
 def cmd_source(args, out):
-    built = api.build(args.kind, _formulas(args, args.kind in api.SEVERAL_FORMULAS), _wrt(args.wrt), args.mode)
+    built = _build(args.kind, _formulas(args, args.kind in api.SEVERAL_FORMULAS), args, args.sparse)
     if args.backend == "cuda":          # the code, written without a GPU to run it
         from .cuda_backend import module_source
         out.write(module_source(built.program))
@@ -482,6 +485,9 @@ def build_parser():
     p.add_argument("--backend", default="python", choices=api.BACKENDS)
     p.add_argument("--kind", default="grad", choices=api.KINDS,
                    help="what to generate; a jacobian, jvp or vjp takes formulas separated by ';'")
+    p.add_argument("--sparse", action="store_true",
+                   help="jacobian or hessian: only the structural nonzeros (their pattern is in the program's "
+                        "output labels)")
     p.set_defaults(run=cmd_source)
 
     p = command("export", "write a standalone numba module (imports only numpy and numba; "

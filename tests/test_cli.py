@@ -481,3 +481,9 @@ def test_a_dense_matrix_too_big_to_build_is_refused_before_it_is_built(monkeypat
     err = io.StringIO()
     assert cli.main(["export", "x*y; y; z; x", "--kind", "jacobian", "-o", "never.py"], out=out, err=err) == 2
     assert "a dense 4 x 3 Jacobian has 12 entries" in err.getvalue() and "--sparse exports" in err.getvalue()
+    err = io.StringIO()
+    assert cli.main(["source", "x^2*y + z^2", "--kind", "hessian"], out=out, err=err) == 2
+    assert "--sparse writes the program of the nonzeros alone" in err.getvalue()
+    out = io.StringIO()
+    assert cli.main(["source", "x^2*y + z^2", "--kind", "hessian", "--sparse"], out=out) == 0
+    assert "Returns (d2f/dxdx, d2f/dxdy, d2f/dydx, d2f/dzdz)." in out.getvalue()
