@@ -363,7 +363,8 @@ def cmd_diff(args, out):
     wrt = _wrt(args.wrt) or [s.name for s in api.prepare([args.formula], None).wrt]    # all, by name
     if not wrt:
         print("0 (the formula mentions no variable)", file=out)
-    power = "" if args.order == 1 else str(args.order)
+    # d^2/dx5^2, not d2/dx52, which reads as the first derivative by a variable x52
+    power = "" if args.order == 1 else f"^{args.order}"
     for name, derivative in zip(wrt, api.diff_each(args.formula, wrt, args.order)):
         print(f"d{power}/d{name}{power}: {derivative}", file=out)
 

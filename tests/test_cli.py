@@ -93,9 +93,12 @@ def test_diff_prints_the_symbolic_derivative():
     assert r.returncode == 0
     assert r.stdout.strip() == "d/dx: 2*x + 2*y"
     r = run("diff", "x^3*y", "--wrt", "x,y", "--order", "2")        # by hand: 6xy and 0
-    assert r.returncode == 0 and r.stdout.splitlines() == ["d2/dx2: 6*x*y", "d2/dy2: 0"]
+    assert r.returncode == 0 and r.stdout.splitlines() == ["d^2/dx^2: 6*x*y", "d^2/dy^2: 0"]
     r = run("diff", "x^3*y", "--order", "2")                        # no --wrt: every variable
-    assert r.returncode == 0 and r.stdout.splitlines() == ["d2/dx2: 6*x*y", "d2/dy2: 0"]
+    assert r.returncode == 0 and r.stdout.splitlines() == ["d^2/dx^2: 6*x*y", "d^2/dy^2: 0"]
+    # a name ending in a digit: d^2/dx5^2, where d2/dx52 read as d/dx52 (by hand: 6 x5)
+    r = run("diff", "x5^3", "--order", "2")
+    assert r.returncode == 0 and r.stdout.splitlines() == ["d^2/dx5^2: 6*x5"]
     r = run("diff", "2*pi")
     assert r.returncode == 0 and r.stdout.strip() == "0 (the formula mentions no variable)"
     # every variable of a large formula from one parse and one sweep (it was a parse each:
