@@ -146,6 +146,9 @@ def test_auto_mode_uses_the_same_cost_model():
     fan_family(4, 3, depth=2),
     [rosenbrock(12)],
     ["a*b", "a*b", "c"],                    # two outputs on one node, one output a bare input
+    # banded residuals: each set starts at its lowest member (see api._union)
+    [f"x{i - 1} - 2*x{i} + x{i + 1} + sin(x{i})*x{i + 1}" for i in range(1, 40)],
+    ["x*x", "x + x", "sin(x)*y + y"],       # an argument twice
 ])
 def test_cost_estimates_against_sets(formulas):
     # the estimates count, per node feeding some output and depending on some input, arity x
