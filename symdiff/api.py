@@ -416,13 +416,15 @@ def _direction_symbols(problem, kind):
     return symbols
 
 
-def build(kind, formulas, wrt=None, mode="auto", sparse=False, checkpoint=None):
-    """Build the derivative program of ``kind`` for ``formulas`` (a list)."""
+def build(kind, formulas, wrt=None, mode="auto", sparse=False, checkpoint=None, problem=None):
+    """Build the derivative program of ``kind`` for ``formulas`` (a list).  ``problem``:
+    ``prepare(formulas, wrt)`` made already; the build adds its nodes to that graph (give
+    each build a graph of its own: ``replace(problem, graph=problem.graph.fork())``)."""
     with _gc_paused():
-        return _build(kind, formulas, wrt, mode, sparse, checkpoint)
+        return _build(kind, formulas, wrt, mode, sparse, checkpoint, problem)
 
 
-def _build(kind, formulas, wrt, mode, sparse, checkpoint):
+def _build(kind, formulas, wrt, mode, sparse, checkpoint, problem=None):
     # arguments are checked before any work: building a large program takes seconds
     _check_mode(mode)
     if kind not in KINDS:
@@ -436,7 +438,8 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint):
     if kind in _OVER_GRADIENT and len(formulas) != 1:
         raise ValueError(f"a {kind} is of one formula, not {len(formulas)}")
     _check_checkpoint(checkpoint)
-    problem = prepare(formulas, wrt)
+    if problem is None:
+        problem = prepare(formulas, wrt)
     g, roots, xs = problem.graph, problem.roots, problem.wrt_nodes
     directions = _direction_symbols(problem, kind) if kind in DIRECTIONAL else []
     problem.inputs = problem.inputs + directions

@@ -171,6 +171,21 @@ class _PyGraph:
     def __len__(self):
         return len(self.kind)
 
+    def fork(self):
+        """A copy that grows on its own: the same nodes, ids and hints in new containers (the
+        entries are immutable), so that what is built in one never reaches the other (compare
+        builds both modes from one parse)."""
+        getstate = getattr(self, "__getstate__", None)      # object has one from Python 3.11
+        state = getstate() if getstate is not None else self.__dict__
+        state = {name: value.copy() if type(value) in (list, dict) else value for name, value in state.items()}
+        state["_tables"] = {"Add": state["_adds"], "Mul": state["_muls"], "Pow": state["_pows"]}
+        other = type(self).__new__(type(self))
+        if hasattr(other, "__setstate__"):
+            other.__setstate__(state)
+        else:
+            other.__dict__.update(state)
+        return other
+
     # -- interning -----------------------------------------------------------
     def _intern(self, kind, args, data=None, key=None):
         table = self._tables.get(kind) if key is None else None

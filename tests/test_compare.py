@@ -364,6 +364,10 @@ def test_a_banded_jacobian_is_compared_by_its_nonzeros():
     for mode in ("forward", "reverse"):
         dense = sd.jacobian(small, mode=mode, backend="python").program
         assert getattr(report, mode).ops == dense.operation_count and len(dense.outputs) == 8 * 10
+        # both modes come from one parse, each on a fork of its graph: the programs are those
+        # of a parse of their own
+        alone = sd.jacobian(small, mode=mode, backend="python", sparse=True).program
+        assert getattr(report, mode).program == alone
     n = 3000
     big = sd.compare([f"x{i - 1} - 2*x{i} + x{i + 1} + 0.1*sin(x{i})" for i in range(1, n + 1)],
                      measure=False)

@@ -1,8 +1,9 @@
 """The hash-consed graph: sharing, canonical order, folding, SymPy in and out."""
 
+import pytest
 import sympy
 
-from symdiff.graph import Graph
+from symdiff.graph import Graph, _PyGraph
 from symdiff.parse import parse_to_graph
 
 
@@ -86,3 +87,20 @@ def test_operation_count_counts_binary_operations():
     g = Graph()
     root = parse_to_graph("(a+b)*(b+1)", g)
     assert g.operation_count([root]) == 3
+
+
+@pytest.mark.parametrize("cls", sorted({Graph, _PyGraph}, key=lambda c: c.__name__))
+def test_a_fork_has_the_same_nodes_and_grows_on_its_own(cls):
+    g = cls()
+    x, y = g.symbol("x"), g.symbol("y")
+    s = g.add(x, y)
+    g.hints[s] = ("adjoint", x)
+    h = g.fork()
+    assert type(h) is cls and (h.kind, h.args, h.data, h.hints) == (g.kind, g.args, g.data, g.hints)
+    assert h.add(y, x) == s and h.symbol("x") == x         # interned in the fork's tables too
+    size = len(g)
+    p = h.mul(s, s)
+    h.hints[p] = ("adjoint", y)
+    assert len(h) == size + 1 and len(g) == size and p not in g.hints
+    assert g.mul(s, s) == p and len(g) == size + 1      # the same id, made on its own
+    assert h.sub(p, s) != g.zero and len(g) == size + 1
