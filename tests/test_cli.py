@@ -490,3 +490,13 @@ def test_a_dense_matrix_too_big_to_build_is_refused_before_it_is_built(monkeypat
     out = io.StringIO()
     assert cli.main(["source", "x^2*y + z^2", "--kind", "hessian", "--sparse"], out=out) == 0
     assert "Returns (d2f/dxdx, d2f/dxdy, d2f/dydx, d2f/dzdz)." in out.getvalue()
+
+
+def test_check_a_sample_of_the_partials():
+    r = run("check", "x*sin(y) + z^2", "--at", "x=1,y=2,z=3", "--sample", "2")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 5 and lines[-1] == ("checked 2 of the 3 partial derivatives, chosen at random "
+                                             "(seed 0); the others were not checked")
+    r = run("check", "x", "--at", "x=1", "--sample", "0")
+    assert r.returncode == 2 and r.stderr == "symdiff: error: --sample must be 1 or more, not 0\n"

@@ -376,3 +376,29 @@ def test_a_banded_jacobian_is_compared_by_its_nonzeros():
     assert big.forward.ops == big.reverse.ops == 3 * n
     assert big.forward.ops_by_kind["transcendental"] == n
     assert len(big.forward.program.outputs) == len(big.reverse.program.outputs) == 3 * n
+
+
+def test_check_grad_of_a_sample_of_the_variables(monkeypatch):
+    import importlib
+    check_module = importlib.import_module("symdiff.check")
+    # by hand: d/dx_i of sum_i i*x_i^2 is 2 i x_i; at x_i = 1 that is 2 i
+    text = " + ".join(f"{i}*x{i}^2" for i in range(1, 31))
+    point = {f"x{i}": 1.0 for i in range(1, 31)}
+    check = sd.check_grad(text, at=point, sample=5)
+    assert check.ok and len(check.wrt) == 5 and check.of == 30
+    expected = [2.0 * int(name[1:]) for name in check.wrt]
+    assert check.forward.tolist() == check.reverse.tolist() == expected
+    np.testing.assert_allclose(check.numeric, expected, rtol=1e-8)
+    assert "checked 5 of the 30 partial derivatives, chosen at random (seed 0)" in str(check)
+    assert check.wrt == sd.check_grad(text, at=point, sample=5).wrt          # the same sample again
+    whole = sd.check_grad(text, at=point, sample=100)                        # more than there are: all
+    assert len(whole.wrt) == 30 and "checked" not in str(whole)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="sample must be a whole number of variables"):
+            sd.check_grad("x", at={"x": 1.0}, sample=bad)
+    # a long program runs on numba's tape, as on the command line (here: over 2 statements)
+    backends = []
+    real = check_module.compile_built
+    monkeypatch.setattr(check_module, "compile_built", lambda b, backend: backends.append(backend) or real(b, backend))
+    monkeypatch.setattr(check_module, "PYTHON_STATEMENTS", 2)
+    assert sd.check_grad("sin(x)*y + x", at={"x": 0.5, "y": 2.0}).ok and backends == ["numba", "numba"]
