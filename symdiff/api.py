@@ -510,7 +510,7 @@ class DenseMatrixWarning(UserWarning):
     entries.  ``what`` ("Jacobian" or "Hessian"), ``shape`` and ``nonzeros`` (structural)
     say which; the command line turns it into an error before the dense build."""
 
-    def __init__(self, message, what, shape, nonzeros):
+    def __init__(self, message, what=None, shape=None, nonzeros=None):     # defaults: it unpickles
         super().__init__(message)
         self.what, self.shape, self.nonzeros = what, shape, nonzeros
 
@@ -921,8 +921,8 @@ def _compiled_again(built, backend, parallel):
     return compile_built(built, backend, parallel)
 
 
-#: the longest program that code evaluating a few points (the command line, check_grad) runs
-#: on the python backend: CPython's compile of one function grows faster than its length (a
+#: the longest program that the command line, evaluating one point, runs on the python
+#: backend (check_grad, evaluating many, has a limit of its own): CPython's compile of one function grows faster than its length (a
 #: million lines took 20 s), while numba's tape executor is compiled once per machine and then
 #: reads any length
 PYTHON_STATEMENTS = 20_000
