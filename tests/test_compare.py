@@ -401,4 +401,20 @@ def test_check_grad_of_a_sample_of_the_variables(monkeypatch):
     real = check_module.compile_built
     monkeypatch.setattr(check_module, "compile_built", lambda b, backend: backends.append(backend) or real(b, backend))
     monkeypatch.setattr(check_module, "PYTHON_STATEMENTS", 2)
-    assert sd.check_grad("sin(x)*y + x", at={"x": 0.5, "y": 2.0}).ok and backends == ["numba", "numba"]
+    # (both modes, and the value alone that the central differences evaluate)
+    assert sd.check_grad("sin(x)*y + x", at={"x": 0.5, "y": 2.0}).ok and backends == ["numba"] * 3
+
+
+def test_the_central_differences_evaluate_the_value_alone():
+    import importlib
+    from symdiff.api import build, compile_built
+    from symdiff.examples import rosenbrock
+    check_module = importlib.import_module("symdiff.check")
+    built = build("value_and_grad", [rosenbrock(20)], None, "reverse")
+    value = check_module._value_only(built)
+    # Rosenbrock's value is about half its value and gradient (the ratio of 1.0 in the README)
+    assert len(value.program.body) < 0.6 * len(built.program.body) and value.program.outputs == built.program.outputs[:1]
+    # by hand: Rosenbrock at x = 1 is 0, and at x = 0 it is 19 (each (1 - x_i)^2 term is 1)
+    fn = compile_built(value, "python")
+    assert fn(*[1.0] * 20) == 0.0 and fn(*[0.0] * 20) == 19.0
+    assert fn(*[np.array([0.0, 1.0])] * 20).tolist() == [19.0, 0.0]
