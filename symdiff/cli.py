@@ -526,7 +526,7 @@ def build_parser():
     p.add_argument("--at", required=True, help="the point, e.g. x=3,y=-4; @FILE reads it from a file")
     p.add_argument("--sample", type=int, metavar="K",
                    help="check K of the partial derivatives, chosen at random (seed 0): central "
-                        "differences cost n^2, half an hour for 10^5 variables")
+                        "differences cost n^2, about 20 minutes for 10^5 variables")
     p.set_defaults(run=cmd_check)
 
     help_text = "show the size of the cache of generated modules, or --clear it"
