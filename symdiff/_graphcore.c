@@ -33,6 +33,7 @@ typedef struct {
 /* the Python methods for the cases not done here, and interned strings */
 static PyObject *py_mul, *py_pow, *py_number;
 static PyObject *s_Number, *s_NumberSymbol, *s_Add, *s_Mul, *s_Pow;
+static PyObject *s_adjoint, *s_tangent, *s_direction;      /* the tags of graph.hints */
 static PyObject *int_zero, *int_one, *int_minus_one, *int_two, *float_two, *float_half, *float_minus_one;
 
 /* every 2^16 steps of a loop: 0, or -1 with KeyboardInterrupt (Ctrl-C) or another signal's error */
@@ -1245,11 +1246,6 @@ static PyObject *reverse_loop(PyObject *module, PyObject *const *xs, Py_ssize_t 
         return NULL;
     }
     Py_ssize_t first_new = PyList_GET_SIZE(pending);
-    PyObject *hint_tag = PyUnicode_InternFromString("adjoint");
-    if (hint_tag == NULL) {
-        Py_DECREF(hints);
-        return NULL;
-    }
     int failed = 0;
     for (Py_ssize_t i = top; i >= 0 && !failed; i--) {
         if (CHECK_SIGNALS(i) < 0) {
@@ -1289,7 +1285,7 @@ static PyObject *reverse_loop(PyObject *module, PyObject *const *xs, Py_ssize_t 
                 if (r < 0)
                     break;
                 if (!r) {
-                    PyObject *hint = PyTuple_Pack(2, hint_tag, v);
+                    PyObject *hint = PyTuple_Pack(2, s_adjoint, v);
                     if (hint == NULL || PyDict_SetItem(hints, a, hint) < 0) {
                         Py_XDECREF(hint);
                         break;
@@ -1348,7 +1344,6 @@ static PyObject *reverse_loop(PyObject *module, PyObject *const *xs, Py_ssize_t 
         Py_XDECREF(a);
         Py_DECREF(terms);
     }
-    Py_DECREF(hint_tag);
     Py_DECREF(hints);
     if (failed)
         return NULL;
@@ -1364,19 +1359,6 @@ static PyObject *reverse_loop(PyObject *module, PyObject *const *xs, Py_ssize_t 
  * other node's partials from partials_of(graph, cache, v).  A tangent made here gets the hint
  * _push's named() gives it; ranks (a dict, or None) receives v for every node made at v.
  */
-static int node_index(PyObject *node, Py_ssize_t size, Py_ssize_t *index)
-{
-    Py_ssize_t i = PyLong_AsSsize_t(node);
-    if (i == -1 && PyErr_Occurred())
-        return -1;
-    if (i < 0 || i >= size) {
-        PyErr_Format(PyExc_IndexError, "node %zd is not in the graph", i);
-        return -1;
-    }
-    *index = i;
-    return 0;
-}
-
 static int append_term(PyObject *terms, PyObject *d, PyObject *t)    /* terms.setdefault(d, []).append(t) */
 {
     PyObject *list = PyDict_GetItemWithError(terms, d);
@@ -1396,7 +1378,7 @@ static int append_term(PyObject *terms, PyObject *d, PyObject *t)    /* terms.se
 
 /* tangent[d] = named(g.add(*ts), v, d): the sum, with its hint if it is new and has none */
 static int set_sum(Core *g, PyObject *tangent, PyObject *d, PyObject *ts, PyObject *v, PyObject *hints,
-                   PyObject *sources, Py_ssize_t first_new, PyObject *tag_tangent, PyObject *tag_direction)
+                   PyObject *sources, Py_ssize_t first_new)
 {
     PyObject *t = Core_add(g, ((PyListObject *)ts)->ob_item, PyList_GET_SIZE(ts));
     if (t == NULL)
@@ -1414,8 +1396,8 @@ static int set_sum(Core *g, PyObject *tangent, PyObject *d, PyObject *ts, PyObje
                 PyObject *source = PyObject_GetItem(sources, d);
                 if (source == NULL)
                     break;
-                PyObject *hint = source == Py_None ? PyTuple_Pack(2, tag_direction, v)
-                                                   : PyTuple_Pack(3, tag_tangent, v, source);
+                PyObject *hint = source == Py_None ? PyTuple_Pack(2, s_direction, v)
+                                                   : PyTuple_Pack(3, s_tangent, v, source);
                 Py_DECREF(source);
                 if (hint == NULL)
                     break;
@@ -1435,10 +1417,9 @@ static int set_sum(Core *g, PyObject *tangent, PyObject *d, PyObject *ts, PyObje
  * dict, maybe empty); heir's map is taken over for a sum */
 static PyObject *push_node(Core *g, PyObject *v, PyObject *args, PyObject *carried, Py_ssize_t *uses,
                            PyObject *cache, PyObject *partials_of, int pow_rule, PyObject *hints,
-                           PyObject *sources, Py_ssize_t first_new, PyObject *tag_tangent,
-                           PyObject *tag_direction)
+                           PyObject *sources, Py_ssize_t first_new)
 {
-    Py_ssize_t nargs = PyTuple_GET_SIZE(args), size = PyList_GET_SIZE(g->kind);
+    Py_ssize_t nargs = PyTuple_GET_SIZE(args);
     PyObject *kind = PyList_GET_ITEM(g->kind, PyLong_AsSsize_t(v));
     PyObject *terms = PyDict_New(), *tangent = NULL, *d, *t, *ts;
     if (terms == NULL)
@@ -1450,14 +1431,12 @@ static PyObject *push_node(Core *g, PyObject *v, PyObject *args, PyObject *carri
         Py_ssize_t heir = -1, best = -1, heir_index = -1;
         for (Py_ssize_t j = 0; j < nargs; j++) {
             PyObject *a = PyTuple_GET_ITEM(args, j), *m = PyDict_GetItemWithError(carried, a);
-            Py_ssize_t ai;
             if (m == NULL) {
                 if (PyErr_Occurred())
                     goto fail;
                 continue;
             }
-            if (node_index(a, size, &ai) < 0)
-                goto fail;
+            Py_ssize_t ai = PyLong_AsSsize_t(a);       /* checked by forward_loop's first pass */
             if (uses[ai] == 0 && PyDict_GET_SIZE(m) > best) {
                 best = PyDict_GET_SIZE(m);
                 heir = j;
@@ -1506,7 +1485,7 @@ static PyObject *push_node(Core *g, PyObject *v, PyObject *args, PyObject *carri
                     goto fail;
                 continue;
             }
-            if (set_sum(g, tangent, d, ts, v, hints, sources, first_new, tag_tangent, tag_direction) < 0)
+            if (set_sum(g, tangent, d, ts, v, hints, sources, first_new) < 0)
                 goto fail;
         }
     }
@@ -1555,7 +1534,7 @@ static PyObject *push_node(Core *g, PyObject *v, PyObject *args, PyObject *carri
             goto fail;
         Py_ssize_t pos = 0;
         while (PyDict_Next(terms, &pos, &d, &ts))
-            if (set_sum(g, tangent, d, ts, v, hints, sources, first_new, tag_tangent, tag_direction) < 0)
+            if (set_sum(g, tangent, d, ts, v, hints, sources, first_new) < 0)
                 goto fail;
     }
     Py_DECREF(terms);
@@ -1589,12 +1568,10 @@ static PyObject *forward_loop(PyObject *module, PyObject *const *xs, Py_ssize_t 
     PyObject *hints = PyObject_GetAttrString((PyObject *)g, "hints");
     if (hints == NULL)
         return NULL;
-    PyObject *tag_tangent = PyUnicode_InternFromString("tangent");
-    PyObject *tag_direction = PyUnicode_InternFromString("direction");
     Py_ssize_t first_new = PyList_GET_SIZE(g->kind);
     Py_ssize_t *uses = PyMem_Calloc(first_new > 0 ? first_new : 1, sizeof(Py_ssize_t));
     int failed = 1;
-    if (!PyDict_Check(hints) || tag_tangent == NULL || tag_direction == NULL || uses == NULL) {
+    if (!PyDict_Check(hints) || uses == NULL) {
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_TypeError, "forward_loop: a graph's hints must be a dict");
         goto done;
@@ -1602,22 +1579,21 @@ static PyObject *forward_loop(PyObject *module, PyObject *const *xs, Py_ssize_t 
     /* uses left per node: a node's tangents are dropped after its last user (outputs keep theirs) */
     Py_ssize_t count = PyList_GET_SIZE(order), i, j, ai;
     for (i = 0; i < count; i++) {
-        Py_ssize_t vi;
-        if (node_index(PyList_GET_ITEM(order, i), first_new, &vi) < 0)
+        PyObject *args = item(g->args, PyList_GET_ITEM(order, i), NULL);
+        if (args == NULL)
             goto done;
-        PyObject *args = PyList_GET_ITEM(g->args, vi);
         if (!PyTuple_Check(args)) {
             PyErr_SetString(PyExc_TypeError, "forward_loop: a node's args must be a tuple");
             goto done;
         }
         for (j = 0; j < PyTuple_GET_SIZE(args); j++) {
-            if (node_index(PyTuple_GET_ITEM(args, j), first_new, &ai) < 0)
+            if (item(g->args, PyTuple_GET_ITEM(args, j), &ai) == NULL)
                 goto done;
             uses[ai]++;
         }
     }
     for (i = 0; i < PyList_GET_SIZE(outputs); i++) {
-        if (node_index(PyList_GET_ITEM(outputs, i), first_new, &ai) < 0)
+        if (item(g->args, PyList_GET_ITEM(outputs, i), &ai) == NULL)
             goto done;
         uses[ai]++;
     }
@@ -1645,7 +1621,7 @@ static PyObject *forward_loop(PyObject *module, PyObject *const *xs, Py_ssize_t 
             continue;
         Py_ssize_t made = PyList_GET_SIZE(g->kind);
         PyObject *tangent = push_node(g, v, args, carried, uses, cache, partials_of, pow_rule, hints,
-                                      sources, first_new, tag_tangent, tag_direction);
+                                      sources, first_new);
         if (tangent == NULL)
             goto done;
         for (j = 0; j < nargs; j++) {
@@ -1674,8 +1650,6 @@ static PyObject *forward_loop(PyObject *module, PyObject *const *xs, Py_ssize_t 
     failed = 0;
 done:
     PyMem_Free(uses);
-    Py_XDECREF(tag_tangent);
-    Py_XDECREF(tag_direction);
     Py_DECREF(hints);
     if (failed)
         return NULL;
@@ -1727,7 +1701,7 @@ static PyObject *schedule_order(PyObject *module, PyObject *const *xs, Py_ssize_
         PyObject *v = PyList_GET_ITEM(nodes, i), *rank = PyDict_GetItemWithError(ranks, v);
         if (rank == NULL && PyErr_Occurred())
             goto done;
-        if (node_index(v, size, &sorted[i].node) < 0)
+        if (item(g->args, v, &sorted[i].node) == NULL)
             goto done;
         sorted[i].id = v;
         sorted[i].rank = rank == NULL ? sorted[i].node : PyLong_AsSsize_t(rank);
@@ -1763,7 +1737,7 @@ static PyObject *schedule_order(PyObject *module, PyObject *const *xs, Py_ssize_
             }
             for (Py_ssize_t j = nargs - 1; j >= 0; j--) {   /* stack.extend(reversed(missing)) */
                 Ranked a = {0, 0, PyTuple_GET_ITEM(args, j)};
-                if (node_index(a.id, size, &a.node) < 0)
+                if (item(g->args, a.id, &a.node) == NULL)
                     goto done;
                 if (!placed[a.node]) {
                     stack[depth++] = a;
@@ -1809,8 +1783,7 @@ typedef struct {
     int check_fresh;
 } Lowering;
 
-static PyObject *s_add, *s_sub, *s_mul, *s_div, *s_neg, *s_pow, *s_adjoint, *s_adjoint_prefix, *s_counter;
-static PyObject *s_tangent, *s_direction;
+static PyObject *s_add, *s_sub, *s_mul, *s_div, *s_neg, *s_pow, *s_adjoint_prefix, *s_counter;
 
 /* the operand of node v (borrowed from names) */
 static PyObject *operand_of(Lowering *L, PyObject *v)
