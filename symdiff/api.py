@@ -921,13 +921,6 @@ def _compiled_again(built, backend, parallel):
     return compile_built(built, backend, parallel)
 
 
-#: the longest program that the command line, evaluating one point, runs on the python
-#: backend (check_grad, evaluating many, has a limit of its own): CPython's compile of one function grows faster than its length (a
-#: million lines took 20 s), while numba's tape executor is compiled once per machine and then
-#: reads any length
-PYTHON_STATEMENTS = 20_000
-
-
 def _entry(kind, formulas, wrt, mode, backend, parallel, sparse=False, checkpoint=None):
     _check_backend(backend)          # before building, which can take a while
     with _gc_paused():

@@ -161,7 +161,7 @@ def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6, sample=None):
 
 
 #: the longest program check_grad runs on the python backend; a longer one runs on numba's tape.
-#: Higher than the command line's one-point limit (api.PYTHON_STATEMENTS): the differences
+#: Higher than the command line's one-point limit (cli.PYTHON_STATEMENTS): the differences
 #: evaluate many points, where a numpy call a statement over a batch beats the tape per point.
 #: Rosenbrock in 10^4 variables (110,000 statements), every variable: 11 s on the python
 #: backend, 21 s on the tape; in 10^5 (1.1 million), sample=1000: 47 s on the tape, where

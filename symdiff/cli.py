@@ -191,8 +191,9 @@ def _print_json(fn, at, out, **results):
 
 
 #: the longest program the commands that evaluate one point run on the python backend by
-#: default (see api.PYTHON_STATEMENTS)
-PYTHON_STATEMENTS = api.PYTHON_STATEMENTS
+#: default: CPython's compile of one function grows faster than its length (a million lines
+#: took 20 s), while numba's tape executor is compiled once per machine and then reads any length
+PYTHON_STATEMENTS = 20_000
 
 
 class _CompileNotice:
