@@ -259,19 +259,8 @@ def run_row(name, args):
             "casadi": cas, "sympy": sp}
 
 
-def run_hessian(n):
-    built, seconds, peak = measured(lambda: build("hessian", [rosenbrock(n)], None, "auto", sparse=True))
-    return {"seconds": seconds, "peak": peak, "nonzeros": len(built.program.outputs)}
-
-
-def run_forward(n):
-    """The Rosenbrock gradient by forward mode (what compare builds beside reverse mode)."""
-    text = rosenbrock(n)
-    built, seconds, peak = measured(lambda: build("grad", [text], None, "forward"))
-    return {"seconds": seconds, "peak": peak, "lines": len(built.program.body)}
-
-
-#: what --kinds builds: label -> (kind, mode, sparse)
+#: what --kinds builds, and the rows of the sparse Hessian and the forward-mode gradient
+#: (what compare builds beside reverse mode): label -> (kind, mode, sparse)
 KIND_BUILDS = {
     "grad, reverse": ("grad", "reverse", False),
     "grad, forward": ("grad", "forward", False),
@@ -282,11 +271,12 @@ KIND_BUILDS = {
 
 
 def run_kind(label, n):
-    """Seconds and peak memory of building one kind of derivative program of Rosenbrock n."""
+    """Seconds and peak memory of building one kind of derivative program of Rosenbrock n, and
+    its lines and outputs (a sparse Hessian's outputs are its nonzeros)."""
     kind, mode, sparse = KIND_BUILDS[label]
     text = rosenbrock(n)
     built, seconds, peak = measured(lambda: build(kind, [text], None, mode, sparse=sparse))
-    return {"seconds": seconds, "peak": peak, "lines": len(built.program.body)}
+    return {"seconds": seconds, "peak": peak, "lines": len(built.program.body), "outputs": len(built.program.outputs)}
 
 
 def in_subprocess(*argv):
@@ -323,8 +313,6 @@ def main():
                              "each in a fresh process")
     parser.add_argument("--row", help=argparse.SUPPRESS)
     parser.add_argument("--kind", help=argparse.SUPPRESS)
-    parser.add_argument("--hessian", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--forward", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reference:
         print(f"reference loop (10^6 pairs interned in pure Python): {reference_seconds():.2f} s")
@@ -349,12 +337,6 @@ def main():
     if args.row:
         print(json.dumps(run_row(args.row, args)))
         return
-    if args.hessian:
-        print(json.dumps(run_hessian(args.hessian)))
-        return
-    if args.forward:
-        print(json.dumps(run_forward(args.forward)))
-        return
 
     # timings depend on the interpreter's build too (a PGO/LTO build runs this ~10% faster)
     print(f"Python {platform.python_version()} ({sys.executable}), {os.cpu_count()} cores, "
@@ -373,14 +355,14 @@ def main():
     print("\nBanded Rosenbrock Hessian, sparse=True: time and memory grow linearly in n")
     print(f"{'n':>8}{'seconds':>9}{'peak MB':>9}{'nonzeros':>10}")
     for n in (args.hessian_n // 4, args.hessian_n // 2, args.hessian_n):
-        r = in_subprocess("--hessian", str(n))
-        print(f"{n:>8,}{r['seconds']:>9.2f}{r['peak']:>9.0f}{r['nonzeros']:>10,}", flush=True)
+        r = in_subprocess("--kind", f"hessian, sparse=True@{n}")
+        print(f"{n:>8,}{r['seconds']:>9.2f}{r['peak']:>9.0f}{r['outputs']:>10,}", flush=True)
 
     print("\nRosenbrock gradient by forward mode (one direction per input, carried in one walk):"
           " linear in n too")
     print(f"{'n':>8}{'seconds':>9}{'peak MB':>9}{'lines':>10}")
     for n in (args.hessian_n // 4, args.hessian_n // 2, args.hessian_n):
-        r = in_subprocess("--forward", str(n))
+        r = in_subprocess("--kind", f"grad, forward@{n}")
         print(f"{n:>8,}{r['seconds']:>9.2f}{r['peak']:>9.0f}{r['lines']:>10,}", flush=True)
 
     # last: a child process starts with its parent's peak memory (Linux keeps ru_maxrss across
