@@ -555,10 +555,12 @@ class _PyGraph:
                 whole = True
             if any(a in colossal for a in args[v]) or k == "Pow" and not constant[v] and self._colossal_power(v):
                 colossal.add(v)
-            if k == "Add":
-                built[v] = sympy.Add(*xs, evaluate=v not in colossal)
-            elif k == "Mul":
-                built[v] = sympy.Mul(*xs, evaluate=v not in colossal)
+            if k in ("Add", "Mul"):
+                built[v] = (sympy.Add if k == "Add" else sympy.Mul)(*xs, evaluate=v not in colossal)
+                if sympy.nan in built[v].args:
+                    # nan, as in the generated code: SymPy's Mul made 0 * (y*atanh(-1)) Mul(nan, y),
+                    # which its printer could not order ("Invalid NaN comparison")
+                    built[v] = sympy.nan
             elif k == "Pow" and sympy.nan in xs:
                 # IEEE pow, as the generated code: nan^0 and 1^nan are 1, else nan (a product
                 # with nan^-1 unevaluated in it had been Mul(nan, y), which the printer could

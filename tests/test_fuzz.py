@@ -222,6 +222,7 @@ def _high_power_of_a_variable(text):
 @example("((9^9^9 - ((-9)^9^9 + 10^400)) ^ x)")     # inf - inf: the printer's Abs recursed
 @example("((9^9^9 ^ ((-9)^9^9 + 2^70)) ^ x)")       # 0.0 in float64: the printer's expand worked 9^9^9 out
 @example("(y / mod(1000, 0))")                       # Mul(nan, y), which the printer could not order
+@example("((0 ^ pi) * (y * atanh(-1)))")            # 0 * -inf inside SymPy's Mul: Mul(nan, y) too
 @example("floor((tan(1000) ^ abs(1000)))")       # an exact integer part of ~1e167: SymPy's simplify (hours)
 def test_derivatives_over_huge_constants_are_sympy_or_a_clear_error_quickly(text):
     assume(not _high_power_of_a_variable(text))
