@@ -141,6 +141,62 @@ def test_auto_mode_uses_the_same_cost_model():
     assert sd.grad(fan_family(31, 1)[0], backend="python").mode == "reverse"
 
 
+@pytest.mark.parametrize("f, kind, shorter, counts", [
+    # 2 inputs, 2 outputs; by hand: forward is x*y, cos, y*c, x*c, y + y*c, x + x*c (6); reverse
+    # x*y, cos, c + 1, then y and x times each adjoint (7).  The cost model says the opposite:
+    # forward 2*2 + 2*2 + 1*2 (x*y, the sum, sin) = 10, reverse 2*2 + 2*1 + 1*2 = 8
+    (["x*y + sin(x*y)", "sin(x*y)"], sd.jacobian, "forward", (6, 7)),
+    # 1 input, 1 output: the cost model ties (5 vs 5), and forward mode leaves its two
+    # constants apart: sin, cos, 2*s, c*(2*s), 2*(...) (5) against sin, 4*s, cos, (4*s)*c (4)
+    ("2*sin(x)^2", sd.grad, "reverse", (5, 4)),
+])
+def test_auto_builds_both_small_programs_and_keeps_the_shorter(f, kind, shorter, counts):
+    programs = {mode: kind(f, mode=mode, backend="python") for mode in ("forward", "reverse")}
+    assert tuple(programs[m].program.operation_count for m in ("forward", "reverse")) == counts
+    auto = kind(f, backend="python")
+    assert auto.mode == shorter and auto.source == programs[shorter].source
+    report = sd.compare(f, measure=False)
+    assert report.recommended == shorter
+    assert f"the {shorter} one is shorter: {min(counts)} vs {max(counts)} operations" in report.reason
+    # the numbers, against SymPy's diff
+    import sympy
+    exprs = [sympy.sympify(e.replace("^", "**")) for e in (f if isinstance(f, list) else [f])]
+    at = {"x": 0.7, "y": -1.3}
+    symbols = sorted(set().union(*(e.free_symbols for e in exprs)), key=lambda s: s.name)
+    expected = np.array([[float(sympy.diff(e, s).subs({t: at[t.name] for t in symbols})) for s in symbols]
+                         for e in exprs])
+    got = auto(**{s.name: at[s.name] for s in symbols})
+    np.testing.assert_allclose(np.reshape(got, expected.shape), expected, rtol=1e-13)
+
+
+def test_auto_follows_the_estimate_beyond_the_exact_limit(monkeypatch):
+    # past EXACT_PICK_WORK the programs are not both built: the cost model decides, and
+    # compare recommends what auto picks
+    from symdiff import api
+    monkeypatch.setattr(api, "EXACT_PICK_WORK", 0)
+    f = ["x*y + sin(x*y)", "sin(x*y)"]
+    assert sd.jacobian(f, backend="python").mode == "reverse"        # estimates 10 vs 8
+    report = sd.compare(f, measure=False)
+    assert report.recommended == "reverse" and "the cost model" not in report.reason
+    assert sd.grad("2*sin(x)^2", backend="python").mode == "forward"   # a tie, 1 input <= 1 output
+
+
+def test_auto_never_builds_a_gradient_twice(monkeypatch):
+    # one output of several inputs is reverse mode's without building forward mode's program
+    from symdiff import api
+    modes = []
+    real = api._build
+
+    def recording(kind, formulas, wrt, mode, *rest):
+        modes.append(mode)
+        return real(kind, formulas, wrt, mode, *rest)
+    monkeypatch.setattr(api, "_build", recording)
+    assert sd.grad("x*y + sin(x)", backend="python").mode == "reverse" and modes == ["auto"]
+    modes.clear()
+    assert sd.jacobian(["x*y", "x+y"], backend="python").mode == "reverse"   # ops tie: 0 vs 0
+    assert modes == ["auto", "forward", "reverse"]
+
+
 @pytest.mark.parametrize("formulas", [
     ["x*y + sin(x*y)", "x + y + z", "exp(z)*x"],
     fan_family(4, 3, depth=2),
