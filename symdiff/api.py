@@ -78,21 +78,67 @@ def formula_list(fs, what):
 
 
 _SORTED_PRINT_NODES = 1000   # SymPy's str sorts a sum's terms at a cost that grows faster than n
+_PRINT_DEPTH = 100           # and recurses, about five frames a level
+_CUT = sympy.Symbol("...")
+
+
+def _sympy_prefix(expr, nodes, depth):
+    """``expr`` cut to its first ``nodes`` nodes in preorder and ``depth`` levels, what is cut
+    printing as ``...``; None when nothing is cut.
+
+    The walk is over the tree, so a subexpression counts each time it appears, and it is
+    iterative: a SymPy expression with heavy sharing (``e = sin(e) + e*e`` thirty times) is
+    a tree of 10^14 nodes, which SymPy's printer walks whole, and one 3,000 levels deep
+    overflows the recursion of its printer and of ``preorder_traversal``.
+    """
+    exprs, parents, levels = [expr], [-1], [0]
+    stack = [(a, 0, 1) for a in reversed(expr.args)]
+    cut = False
+    while stack:
+        e, parent, level = stack.pop()
+        if len(exprs) >= nodes or level > depth:
+            cut = True
+            if len(exprs) >= nodes:
+                break
+            continue
+        i = len(exprs)
+        exprs.append(e)
+        parents.append(parent)
+        levels.append(level)
+        stack.extend((a, i, level + 1) for a in reversed(e.args))
+    if not cut:
+        return None
+    kept = [[] for _ in exprs]           # each node's rebuilt arguments, a prefix of its args
+    built = [None] * len(exprs)
+    for i in range(len(exprs) - 1, -1, -1):
+        e = exprs[i]
+        args = kept[i][::-1]
+        if len(args) == len(e.args) and all(a is b for a, b in zip(args, e.args)):
+            built[i] = e
+        else:
+            args += [_CUT] * (len(e.args) - len(args))
+            try:
+                built[i] = e.func(*args, evaluate=False)
+            except Exception:      # a class that takes no evaluate=, or no ... argument
+                built[i] = _CUT
+        if parents[i] >= 0:
+            kept[parents[i]].append(built[i])
+    return built[0]
 
 
 def formula_text(formula, limit=300):
     """A formula as one line for titles and messages, cut at ``limit`` characters.
 
-    A SymPy expression of more than ``_SORTED_PRINT_NODES`` nodes prints its
+    A SymPy expression of more than ``_SORTED_PRINT_NODES`` nodes or
+    ``_PRINT_DEPTH`` levels prints its first nodes alone (see _sympy_prefix), its
     terms in SymPy's internal order: sorting them as ``str`` does took 20 s on a
     sum of 20,000 terms, for a title that shows the first 300 characters.
     """
     if isinstance(formula, str):
         text = formula
-    elif next(itertools.islice(sympy.preorder_traversal(formula), _SORTED_PRINT_NODES, None), None) is None:
-        text = str(formula)
     else:
-        text = sympy.sstr(formula, order="none")
+        prefix = _sympy_prefix(formula, _SORTED_PRINT_NODES, _PRINT_DEPTH)
+        text = str(formula) if prefix is None else sympy.sstr(prefix, order="none")
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 5] + " ..."
 
@@ -612,6 +658,7 @@ def _hessian_entries(g, gradient, xs):
 
 # -- the callable --------------------------------------------------------------------
 _LATEX_NODES = 400      # largest graph whose formula a notebook view renders as LaTeX
+_LATEX_TREE = 4000      # and largest as a tree: SymPy's form of a graph repeats what it shares
 _LATEX_CHARS = 4000     # longest LaTeX it shows: a deep formula's derivative, as a tree, is huge
 _LATEX_HESSIAN = 6      # most variables whose Hessian it shows as a matrix (else the gradient)
 
@@ -667,7 +714,9 @@ class CompiledFunction:
         # the graph is kept only where the notebook view will show it as LaTeX:
         # a big one would hold its memory as long as the function lives
         graph = built.problem.graph
-        self._problem = built.problem if graph is not None and len(graph) <= _LATEX_NODES else None
+        shown = (graph is not None and len(graph) <= _LATEX_NODES
+                 and graph.tree_size(built.problem.roots, _LATEX_TREE) <= _LATEX_TREE)
+        self._problem = built.problem if shown else None
         # what pickling keeps (see __reduce__): the program, without a graph too big to show
         self._built = replace(built, problem=replace(built.problem, graph=graph if self._problem else None))
         self._parallel = parallel

@@ -504,6 +504,79 @@ def test_a_large_sympy_sum_is_not_sorted_to_title_its_program(monkeypatch):
     assert "x1**2 + 2*x1 + 1" in sd.grad(small, backend="python").source
 
 
+def _shared_tower(levels):
+    """e = sin(e) + e*y, ``levels`` times: 3 nodes a level in a graph, 2^levels as a tree."""
+    x, y = sympy.symbols("x y")
+    e = x
+    for _ in range(levels):
+        e = sympy.sin(e) + e * y
+    return e
+
+
+def test_a_sympy_expression_with_heavy_sharing_builds_at_once():
+    # thirty levels of e = sin(e) + e*y: 94 nodes in the graph, 5 x 10^9 as a tree.  Writing its
+    # title printed the whole tree (SymPy's printer does not share), and so did the notebook
+    # view's LaTeX: both hung
+    e = _shared_tower(30)
+    for mode in ("forward", "reverse"):
+        vg = sd.value_and_grad(e, wrt=["x", "y"], mode=mode, backend="python")
+        # by hand, the recurrence forward mode follows: (v, dv/dx, dv/dy) level by level
+        x, y = 0.01, 0.5
+        v, dx, dy = x, 1.0, 0.0
+        for _ in range(30):
+            v, dx, dy = (math.sin(v) + v * y, math.cos(v) * dx + y * dx,
+                         math.cos(v) * dy + y * dy + v)
+        value, grad = vg(x=x, y=y)
+        assert value == pytest.approx(v, rel=1e-13) and grad == pytest.approx([dx, dy], rel=1e-12)
+        title = vg.source.split("\n")[2]
+        assert title.startswith("Value and gradient of y*(y*(y*(") and title.endswith(" ...")
+        assert len(title) <= 300 + len("Value and gradient of ")
+        md = vg._repr_markdown_()
+        assert "$$" not in md and "def value_and_grad(x, y):" in md     # the code, no LaTeX
+
+
+def test_a_sympy_expression_deeper_than_python_recursion_builds():
+    # 3,000 nested sines, unevaluated: preorder_traversal and SymPy's printer recurse, and
+    # the title raised RecursionError before symdiff had looked at the formula
+    x = sympy.Symbol("x")
+    e = x
+    for _ in range(3000):
+        e = sympy.sin(e, evaluate=False)
+    g = sd.grad(e, backend="python")
+    v, d = 0.5, 1.0
+    for _ in range(3000):
+        v, d = math.sin(v), math.cos(v) * d
+    assert g(x=0.5)[0] == pytest.approx(d, rel=1e-12)
+    title = g.source.split("\n")[2]
+    assert title.startswith("Gradient of " + "sin(" * 70) and title.endswith(" ...")
+
+
+def test_formula_text_prints_small_expressions_whole_and_cuts_large_ones():
+    from symdiff.api import formula_text
+    x, y = sympy.symbols("x y")
+    assert formula_text(x**2 + 2*x*y - sympy.sin(y)/x) == "x**2 + 2*x*y - sin(y)/x"     # SymPy's order
+    assert formula_text("a  +\n b") == "a + b"
+    text = formula_text(_shared_tower(40), 200)      # 2^40 nodes as a tree: its first 1,000 printed
+    assert text.startswith("y*(" * 39 + "x*y + sin(x)) + ") and text.endswith(" ...") and len(text) < 200
+    deep = x
+    for _ in range(150):
+        deep = sympy.exp(deep, evaluate=False)
+    # levels 0 to 100 are printed, what is below is "..."
+    assert formula_text(deep, 10_000) == "exp(" * 101 + "..." + ")" * 101
+
+
+def test_tree_size_counts_shared_nodes_each_time():
+    from symdiff.api import prepare
+    problem = prepare(["(a + b)*(a + b) + a"], None)
+    g = problem.graph
+    # Add(Mul(Add(a, b), Add(a, b)), a) as a tree: 1 + (1 + 3 + 3) + 1 = 9 nodes
+    assert g.tree_size(problem.roots, 100) == 9
+    assert g.tree_size(problem.roots, 5) == 6          # past the limit: limit + 1
+    big = prepare([_shared_tower(30)], None)
+    # each level is Add(sin(e), Mul(e, y)): 2 s + 4 nodes for s below, from s = 1
+    assert big.graph.tree_size(big.roots, 10**20) == 5 * 2**30 - 4
+
+
 def test_two_sympy_symbols_with_one_name_are_an_error_not_a_silent_zero():
     plain, positive = sympy.Symbol("x"), sympy.Symbol("x", positive=True)
     with pytest.raises(ValueError, match="two different SymPy symbols are both named 'x'"):
