@@ -242,17 +242,17 @@ def compare(f, wrt=None, backend="numba", samples=10_000, measure=True):
                                (reports["forward"].ops, reports["reverse"].ops) if exact else None)
     return Report(list(problem.texts), [s.name for s in problem.wrt], m,
                   reports["forward"], reports["reverse"], recommended,
-                  _reason(recommended, n, m, reports))
+                  _reason(recommended, n, m, reports, exact))
 
 
-def _reason(recommended, n, m, reports):
+def _reason(recommended, n, m, reports, exact):
     f, r = reports["forward"], reports["reverse"]
     shape = f"{plural(n, 'input')} and {plural(m, 'output')}"
     by_estimate = cheaper_mode(f.estimate, r.estimate, n, m)
     if n == 0:
         why = f"{shape}: there is nothing to differentiate"
-    elif recommended != by_estimate:
-        # the programs decided (see api.EXACT_PICK_WORK), against the estimate
+    elif exact and f.ops != r.ops and (recommended != by_estimate or f.estimate == r.estimate):
+        # the programs decided (see api.EXACT_PICK_WORK), against the estimate or on its tie
         shorter, longer = (f, r) if recommended == "forward" else (r, f)
         verdict = "ties" if f.estimate == r.estimate else f"favours {by_estimate} mode"
         why = (f"{shape}: the cost model, which counts each node's arguments times the directions it "

@@ -149,6 +149,10 @@ def test_auto_mode_uses_the_same_cost_model():
     # 1 input, 1 output: the cost model ties (5 vs 5), and forward mode leaves its two
     # constants apart: sin, cos, 2*s, c*(2*s), 2*(...) (5) against sin, 4*s, cos, (4*s)*c (4)
     ("2*sin(x)^2", sd.grad, "reverse", (5, 4)),
+    # a tie of the cost model (5 vs 5) that forward mode would have won anyway: the reason
+    # still says the programs decided, not "the same work".  Forward: x^2, 2*t0, 4*x, exp,
+    # exp * 4x (5); reverse: x^2, 2*t0, exp, 2*exp, 2*x, their product (6)
+    ("exp(2*x^2)", sd.grad, "forward", (5, 6)),
 ])
 def test_auto_builds_both_small_programs_and_keeps_the_shorter(f, kind, shorter, counts):
     programs = {mode: kind(f, mode=mode, backend="python") for mode in ("forward", "reverse")}
@@ -158,6 +162,7 @@ def test_auto_builds_both_small_programs_and_keeps_the_shorter(f, kind, shorter,
     report = sd.compare(f, measure=False)
     assert report.recommended == shorter
     assert f"the {shorter} one is shorter: {min(counts)} vs {max(counts)} operations" in report.reason
+    assert "the same work" not in report.reason
     # the numbers, against SymPy's diff
     import sympy
     exprs = [sympy.sympify(e.replace("^", "**")) for e in (f if isinstance(f, list) else [f])]
