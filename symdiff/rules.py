@@ -162,6 +162,14 @@ def local_partials(g, v):
     return rule(g, v, *g.args[v])
 
 
+def _exception_text(exc):
+    """What ``exc`` says, or its class where its own str fails (some of SymPy's do)."""
+    try:
+        return str(exc) or type(exc).__name__
+    except Exception:
+        return type(exc).__name__
+
+
 def _sympy_fdiff(g, v):
     func = g.data[v]
     xs = g.args[v]
@@ -174,8 +182,13 @@ def _sympy_fdiff(g, v):
             continue
         try:
             d = applied.fdiff(i + 1)
+        except sympy.core.function.ArgumentIndexError:
+            # SymPy's way of saying it has no formula (zeta(x)); its str raised IndexError
+            raise ValueError(f"SymPy has no closed-form derivative of {func.__name__} "
+                             f"(argument {i + 1})") from None
         except Exception as exc:  # SymPy raises several kinds here
-            raise ValueError(f"no derivative rule for {func.__name__} (argument {i + 1}): {exc}") from None
+            raise ValueError(f"no derivative rule for {func.__name__} (argument {i + 1}): "
+                             f"{_exception_text(exc)}") from None
         if d.has(sympy.Derivative, sympy.Subs):
             raise ValueError(f"SymPy has no closed-form derivative of {func.__name__}")
         partials.append(None if d == 0 else g.from_sympy(d, dict(zip(dummies, xs))))

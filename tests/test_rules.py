@@ -128,6 +128,17 @@ def test_sympy_function_without_rule_uses_fdiff():
         sd.grad(sympy.besselj(0, x ** 2), backend="python")
 
 
+def test_sympy_function_without_a_derivative_is_a_clear_error():
+    # zeta(x): SymPy's fdiff raises ArgumentIndexError, whose own str raised IndexError from
+    # inside SymPy while symdiff wrote its message
+    x, y = sympy.symbols("x y")
+    for call in (lambda: sd.grad(sympy.zeta(x), backend="python"), lambda: sd.diff(sympy.zeta(x), "x")):
+        with pytest.raises(ValueError, match=r"^SymPy has no closed-form derivative of zeta \(argument 1\)$"):
+            call()
+    with pytest.raises(ValueError, match="SymPy has no closed-form derivative of re$"):
+        sd.grad(sympy.re(x) * y, backend="python")
+
+
 # SymPy's reciprocal functions (sec, acot, coth ...) are no ops of ours: lowering writes them
 # with ours (1/cos(x), atan(1/x) ...); their derivatives stay SymPy's own (sec' = tan*sec).
 RECIPROCAL = [(sympy.sec, 0.6), (sympy.csc, 0.6), (sympy.cot, -0.6), (sympy.sech, 0.6),
