@@ -70,6 +70,11 @@ def formula_list(fs, what):
         fs = list(fs)
     elif isinstance(fs, (str, sympy.Basic)) or not isinstance(fs, Iterable):
         fs = [fs]
+    elif isinstance(fs, (set, frozenset, Mapping)):
+        # a set has no order to give the rows, and a dict's iteration gives its keys
+        hint = " (it would give its keys): pass list(d.values())" if isinstance(fs, Mapping) else ""
+        raise TypeError(f"{what} takes a list (or tuple) of formulas, in the order the rows should come, "
+                        f"not a {type(fs).__name__}{hint}")
     else:
         fs = list(fs)
     if not fs:
@@ -202,7 +207,9 @@ def _as_symbol(item, known):
         if name in known:
             return known[name]
         if not name.isidentifier():
-            raise ValueError(f"{item!r} is not a variable name")
+            several = len(name.split()) > 1 and all(part.isidentifier() for part in name.split())
+            raise ValueError(f"{item!r} is not a variable name" +
+                             ("; separate names with commas: 'x,y' or ['x', 'y']" if several else ""))
         if name in RESERVED_NAMES:
             raise ValueError(f"{name!r} is a function or constant of the language, not a variable")
         return sympy.Symbol(name)

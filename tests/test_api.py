@@ -301,6 +301,16 @@ def test_build_errors():
             sd.grad("x*y", wrt=bad, backend="python")
     with pytest.raises(TypeError, match="several formulas make a jacobian"):
         sd.grad(["x*y", "y"], backend="python")
+    # nor has a set of formulas an order for a Jacobian's rows, and a dict gave its keys as
+    # formulas: jacobian({"a": "x*y"}) was the Jacobian of the variable a
+    with pytest.raises(TypeError, match="jacobian takes a list .* in the order the rows should come, not a set"):
+        sd.jacobian({"x*y", "sin(x)"}, backend="python")
+    with pytest.raises(TypeError, match=r"not a dict \(it would give its keys\): pass list\(d.values\(\)\)"):
+        sd.jacobian({"a": "x*y"}, backend="python")
+    with pytest.raises(TypeError, match="compare takes a list"):
+        sd.compare(frozenset(["x"]), measure=False)
+    with pytest.raises(ValueError, match="'x y' is not a variable name; separate names with commas"):
+        sd.grad("x*y", wrt="x y", backend="python")
     with pytest.raises(ValueError, match="'sin' is a function or constant"):
         sd.grad("x", wrt=["sin"], backend="python")
     with pytest.raises(sd.ParseError) as caught:
