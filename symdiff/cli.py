@@ -23,6 +23,7 @@ import sys
 import warnings
 
 import numpy as np
+import sympy
 
 from . import api, printing
 from .display import MAX_NODES
@@ -361,12 +362,22 @@ def cmd_diff(args, out):
     if args.order < 1:
         raise UsageError(f"--order must be 1 or more, not {args.order}")
     wrt = _wrt(args.wrt) or [s.name for s in api.prepare([args.formula], None).wrt]    # all, by name
+    derivatives = api.diff_each(args.formula, wrt, args.order) if wrt else []
+    if args.json:
+        print(json.dumps({"formula": api.formula_text(args.formula, math.inf), "order": args.order,
+                          "derivatives": {name: str(d) for name, d in zip(wrt, derivatives)}}), file=out)
+        return
     if not wrt:
         print("0 (the formula mentions no variable)", file=out)
     # d^2/dx5^2, not d2/dx52, which reads as the first derivative by a variable x52
     power = "" if args.order == 1 else f"^{args.order}"
-    for name, derivative in zip(wrt, api.diff_each(args.formula, wrt, args.order)):
-        print(f"d{power}/d{name}{power}: {derivative}", file=out)
+    for name, derivative in zip(wrt, derivatives):
+        if args.latex:
+            x = sympy.latex(sympy.Symbol(name))
+            power = "" if args.order == 1 else f"^{{{args.order}}}"
+            print(f"\\frac{{\\partial{power} f}}{{\\partial {x}{power}}} = {sympy.latex(derivative)}", file=out)
+        else:
+            print(f"d{power}/d{name}{power}: {derivative}", file=out)
 
 
 def cmd_source(args, out):
@@ -399,6 +410,15 @@ def cmd_compare(args, out):
         _numba_ahead(args)
     report = compare(formulas if len(formulas) > 1 else formulas[0], wrt=_wrt(args.wrt),
                      backend=args.backend, measure=not args.no_timing)
+    if args.json:
+        def side(c):
+            return {"ops": c.ops, "ops_by_kind": c.ops_by_kind, "sweeps": c.sweeps, "peak_live": c.peak_live,
+                    "length": c.length, "estimate": c.estimate, "seconds": c.seconds}
+        print(json.dumps({"formulas": report.formulas, "wrt": report.wrt, "outputs": report.outputs,
+                          "forward": side(report.forward), "reverse": side(report.reverse),
+                          "recommended": report.recommended, "reason": report.reason,
+                          **({"programs": report.programs()} if args.programs else {})}), file=out)
+        return
     print(report, file=out)
     if args.programs:
         print("\n" + report.programs(), file=out)
@@ -481,6 +501,9 @@ def build_parser():
 
     p = command("diff", "print the symbolic derivative")
     p.add_argument("--order", type=int, default=1, help="how many times to differentiate (default 1)")
+    p.add_argument("--latex", action="store_true", help="print each derivative as LaTeX, \\frac{\\partial f}{\\partial x} = ...")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: the formula, the order and each derivative as SymPy text")
     p.set_defaults(run=cmd_diff)
 
     p = command("source", "print the generated derivative program")
@@ -511,6 +534,10 @@ def build_parser():
     p.add_argument("--no-timing", action="store_true", help="skip measuring seconds per evaluation")
     p.add_argument("--programs", action="store_true",
                    help="also print the two programs side by side (long ones shortened)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: each mode's operations (by kind), sweeps, peak live values, "
+                        "length, cost model estimate and seconds (null with --no-timing), the "
+                        "recommendation and its reason")
     p.set_defaults(run=cmd_compare)
 
     # the picture shows every input; --highlight picks the one whose paths are summed

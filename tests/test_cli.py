@@ -447,6 +447,38 @@ def test_compare_prints_the_programs_side_by_side():
                                           "return (t1, t2)  |  return (t1, adj_b)"]
 
 
+def test_diff_as_latex_and_as_json():
+    import json
+    # by hand: d/dx1 of x1^2*y + sin(y) is 2 x1 y, d/dy is x1^2 + cos(y); SymPy's LaTeX of them
+    r = run("diff", "x1^2*y + sin(y)", "--latex")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [r"\frac{\partial f}{\partial x_{1}} = 2 x_{1} y",
+                                     r"\frac{\partial f}{\partial y} = x_{1}^{2} + \cos{\left(y \right)}"]
+    r = run("diff", "x^3*y", "--wrt", "x", "--order", "2", "--latex")         # 6 x y
+    assert r.stdout.splitlines() == [r"\frac{\partial^{2} f}{\partial x^{2}} = 6 x y"]
+    r = run("diff", "x^2*y", "--json")
+    assert json.loads(r.stdout) == {"formula": "x^2*y", "order": 1, "derivatives": {"x": "2*x*y", "y": "x**2"}}
+    r = run("diff", "2*pi", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["derivatives"] == {}
+
+
+def test_compare_as_json():
+    import json
+    # the reason's example of test_compare: 2 inputs, 3 outputs, cost model 9 vs 5, one
+    # operation each (cos x); both programs are counted, not timed
+    r = run("compare", "x*y; x+y; sin(x)", "--no-timing", "--json")
+    assert r.returncode == 0, r.stderr
+    record = json.loads(r.stdout)
+    assert (record["formulas"], record["wrt"], record["outputs"]) == (["x*y", "x+y", "sin(x)"], ["x", "y"], 3)
+    assert record["forward"] == {"ops": 1, "ops_by_kind": {"add": 0, "mul": 0, "div": 0, "transcendental": 1,
+                                                          "compare": 0},
+                                 "sweeps": 2, "peak_live": 1, "length": 1, "estimate": 9, "seconds": None}
+    assert (record["reverse"]["sweeps"], record["reverse"]["estimate"], record["recommended"]) == (3, 5, "reverse")
+    assert record["reason"].startswith("2 inputs and 3 outputs")
+    r = run("compare", "(a+b)*(b+1)", "--no-timing", "--json", "--programs")
+    assert "adj_b = t0 + t1" in json.loads(r.stdout)["programs"]
+
+
 def test_sparse_matrices_print_their_nonzeros_alone():
     import json
     # by hand: H of x^3*y + z is [[6xy, 3x^2, 0], [3x^2, 0, 0], [0, 0, 0]]; at x=1, y=2: 12 and 3
