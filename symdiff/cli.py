@@ -437,7 +437,15 @@ def cmd_check(args, out):
     if args.sample is not None and args.sample < 1:
         raise UsageError(f"--sample must be 1 or more, not {args.sample}")
     result = check_grad(args.formula, wrt=_wrt(args.wrt), at=_point(args), sample=args.sample)
-    print(result, file=out)
+    if args.json:
+        partials = {str(w): {"forward": _json_number(f), "reverse": _json_number(r), "numeric": _json_number(d)}
+                    for w, f, r, d in zip(result.wrt, result.forward, result.reverse, result.numeric)}
+        print(json.dumps({"ok": result.ok, "max_relative_error": _json_number(result.max_relative_error),
+                          "tolerance": result.tolerance, "checked": len(result.wrt),
+                          "of": len(result.wrt) if result.of is None else result.of,
+                          "partials": partials}), file=out)
+    else:
+        print(result, file=out)
     return 0 if result.ok else 1
 
 
@@ -555,6 +563,9 @@ def build_parser():
     p.add_argument("--sample", type=int, metavar="K",
                    help="check K of the partial derivatives, chosen at random (seed 0): central "
                         "differences cost n^2, about 20 minutes for 10^5 variables")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: ok, the largest relative error, the tolerance, how many "
+                        "partials were checked of how many, and each one's forward, reverse and numeric value")
     p.set_defaults(run=cmd_check)
 
     help_text = "show the size of the cache of generated modules, or --clear it"

@@ -479,6 +479,23 @@ def test_compare_as_json():
     assert "adj_b = t0 + t1" in json.loads(r.stdout)["programs"]
 
 
+def test_check_as_json():
+    import json
+    import math
+    # by hand: d/dx x*sin(y) = sin(y), d/dy = x*cos(y); at (1, 2)
+    r = run("check", "x*sin(y)", "--at", "x=1,y=2", "--json")
+    assert r.returncode == 0, r.stderr
+    record = json.loads(r.stdout)
+    assert record["ok"] is True and (record["checked"], record["of"], record["tolerance"]) == (2, 2, 1e-6)
+    assert record["partials"]["x"]["forward"] == record["partials"]["x"]["reverse"] == math.sin(2)
+    assert abs(record["partials"]["y"]["numeric"] - math.cos(2)) < 1e-8
+    # floor's step at 1: the central difference is 1/(2h), the derivative 0, so exit status 1
+    r = run("check", "floor(x)", "--at", "x=1", "--json")
+    assert r.returncode == 1 and json.loads(r.stdout)["ok"] is False
+    r = run("check", "x0*x1*x2", "--at", "x0=1,x1=2,x2=3", "--sample", "2", "--json")
+    assert (json.loads(r.stdout)["checked"], json.loads(r.stdout)["of"]) == (2, 3)
+
+
 def test_sparse_matrices_print_their_nonzeros_alone():
     import json
     # by hand: H of x^3*y + z is [[6xy, 3x^2, 0], [3x^2, 0, 0], [0, 0, 0]]; at x=1, y=2: 12 and 3
