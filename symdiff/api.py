@@ -93,7 +93,7 @@ def _sympy_prefix(expr, nodes, depth):
 
     The walk is over the tree, so a subexpression counts each time it appears, and it is
     iterative: a SymPy expression with heavy sharing (``e = sin(e) + e*e`` thirty times) is
-    a tree of 10^14 nodes, which SymPy's printer walks whole, and one 3,000 levels deep
+    a tree of 5 x 10^9 nodes, which SymPy's printer walks whole, and one 3,000 levels deep
     overflows the recursion of its printer and of ``preorder_traversal``.
     """
     exprs, parents, levels = [expr], [-1], [0]
