@@ -92,7 +92,7 @@ def _sympy_prefix(expr, nodes, depth):
     printing as ``...``; None when nothing is cut.
 
     The walk is over the tree, so a subexpression counts each time it appears, and it is
-    iterative: a SymPy expression with heavy sharing (``e = sin(e) + e*e`` thirty times) is
+    iterative: a SymPy expression with heavy sharing (``e = sin(e) + e*y`` thirty times) is
     a tree of 5 x 10^9 nodes, which SymPy's printer walks whole, and one 3,000 levels deep
     overflows the recursion of its printer and of ``preorder_traversal``.
     """
