@@ -93,9 +93,12 @@ _EQUATION_LIMIT = 160        # characters of a symbolic path sum written under t
 
 
 def _formulas(g, partials):
-    """Each edge's local partial as text (SymPy's spelling, ``^`` for powers)."""
+    """Each edge's local partial as text (SymPy's spelling, ``^`` for powers), cut where
+    longer than an equation shows: a partial such as cos(e) of a formula that shares its parts
+    is a huge tree, and str() of it hung the picture of 30 rounds of e = sin(e) + e*y."""
     keys = list(partials)
-    texts = [str(e).replace("**", "^") for e in g.to_sympy([partials[k] for k in keys])]
+    texts = [formula_text(e, 2 * _EQUATION_LIMIT).replace("**", "^")
+             for e in g.to_sympy([partials[k] for k in keys])]
     return dict(zip(keys, texts))
 
 

@@ -162,6 +162,20 @@ def test_graph_without_a_point_shows_the_partials_as_formulas(tmp_path):
         "(too long to write out; at= gives numbers)")
 
 
+def test_graph_of_a_sympy_formula_that_shares_its_parts(tmp_path):
+    # 30 rounds of e = sin(e) + e*y: 94 nodes, but the partial cos(e) of the last sin is a tree
+    # of 10^9 nodes, and printing it for its edge label hung the picture
+    x, y = sympy.symbols("x y")
+    e = x
+    for _ in range(30):
+        e = sympy.sin(e) + e * y
+    pic = sd.show_graph(e, path=tmp_path / "tower.svg", max_nodes=200)
+    assert (tmp_path / "tower.svg").exists()
+    assert all(len(text) <= 320 for text in pic.partials.values())
+    assert "cos(x)" in pic.partials.values() and "y" in pic.partials.values()     # the small ones whole
+    assert any(text.startswith("cos(y*(y*(") and text.endswith(" ...") for text in pic.partials.values())
+
+
 def test_graph_layers_are_ordered_so_edges_do_not_cross():
     # x^2 and x*y on one layer: x^2 (only x) left of x*y (x and y), so nothing crosses
     pic = sd.show_graph("sin(x*y) * exp(-x^2)")
