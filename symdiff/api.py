@@ -96,7 +96,7 @@ def _sympy_prefix(expr, nodes, depth):
     a tree of 5 x 10^9 nodes, which SymPy's printer walks whole, and one 3,000 levels deep
     overflows the recursion of its printer and of ``preorder_traversal``.
     """
-    exprs, parents, levels = [expr], [-1], [0]
+    exprs, parents = [expr], [-1]
     stack = [(a, 0, 1) for a in reversed(expr.args)]
     cut = False
     while stack:
@@ -109,7 +109,6 @@ def _sympy_prefix(expr, nodes, depth):
         i = len(exprs)
         exprs.append(e)
         parents.append(parent)
-        levels.append(level)
         stack.extend((a, i, level + 1) for a in reversed(e.args))
     if not cut:
         return None
@@ -526,10 +525,8 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint, problem=None):
             if not builds_both(n, len(roots), estimates):
                 mode = cheaper_mode(*estimates, n, len(roots))
             else:
-                # both programs, each on a graph of its own; the shorter is the build
-                forked = replace(problem, graph=g.fork())
-                both = {"forward": _build(kind, formulas, wrt, "forward", sparse, checkpoint, forked),
-                        "reverse": _build(kind, formulas, wrt, "reverse", sparse, checkpoint, problem)}
+                # both programs; the shorter is the build
+                both = _both_modes(kind, formulas, wrt, sparse, checkpoint, problem)
                 ops = tuple(both[m].program.operation_count for m in ("forward", "reverse"))
                 return both[cheaper_mode(*estimates, n, len(roots), ops)]
     if _wants_checkpoints(checkpoint) and mode != "reverse":
@@ -561,6 +558,22 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint, problem=None):
     return Built(kind, program, problem, mode, blocks, sparsity, len(directions))
 
 
+def both_modes(kind, formulas, wrt=None, sparse=False, problem=None):
+    """``{"forward": Built, "reverse": Built}`` of ``kind`` from one parse (``problem``, or
+    ``prepare(formulas, wrt)``): forward mode builds on a fork of its graph, reverse mode on
+    the graph itself, so the two start from the same nodes and neither sees the other's."""
+    with _gc_paused():
+        if problem is None:
+            problem = prepare(formulas, wrt)
+        return _both_modes(kind, formulas, wrt, sparse, None, problem)
+
+
+def _both_modes(kind, formulas, wrt, sparse, checkpoint, problem):
+    forked = replace(problem, graph=problem.graph.fork())
+    return {"forward": _build(kind, formulas, wrt, "forward", sparse, checkpoint, forked),
+            "reverse": _build(kind, formulas, wrt, "reverse", sparse, checkpoint, problem)}
+
+
 def _directional_outputs(kind, g, roots, xs, mode, direction_nodes, ranks, names):
     """(output nodes, labels) of a Jacobian-vector, vector-Jacobian or Hessian-vector product."""
     if kind == "vjp":        # one reverse sweep seeded with f_bar at every output
@@ -579,6 +592,7 @@ def _directional_outputs(kind, g, roots, xs, mode, direction_nodes, ranks, names
 #: zeros too, is an output of the program, about 200 bytes while it is built (a dense
 #: 3,000 x 3,000 Hessian peaked at 1.9 GB), so 10^8 of them do not fit a machine of 24 GB.
 DENSE_WARNING_ENTRIES = 10_000_000
+DENSE_ENTRY_BYTES = 200     # what an entry of a dense build costs while it is built
 
 
 class DenseMatrixWarning(UserWarning):
@@ -590,14 +604,23 @@ class DenseMatrixWarning(UserWarning):
         super().__init__(message)
         self.what, self.shape, self.nonzeros = what, shape, nonzeros
 
+    @property
+    def gigabytes(self):
+        """About what the dense build would take."""
+        return _dense_gigabytes(self.shape)
+
+
+def _dense_gigabytes(shape):
+    return shape[0] * shape[1] * DENSE_ENTRY_BYTES / 1e9
+
 
 def _warn_dense(kind, shape, nonzeros):
     rows, cols = shape
     what = "Hessian" if kind == "hessian" else "Jacobian"
     warn(DenseMatrixWarning(
         f"symdiff: a dense {rows:,} x {cols:,} {what} has {rows * cols:,} entries, {nonzeros:,} of them "
-        f"not structurally zero; built dense, every entry costs about 200 bytes and some time (about "
-        f"{rows * cols * 200 / 1e9:.0f} GB here). sparse=True builds and returns the nonzeros alone "
+        f"not structurally zero; built dense, every entry costs about {DENSE_ENTRY_BYTES} bytes and some "
+        f"time (about {_dense_gigabytes(shape):.0f} GB here). sparse=True builds and returns the nonzeros alone "
         "(symdiff export: --sparse)", what, shape, nonzeros))
 
 

@@ -262,7 +262,7 @@ def _build(kind, formulas, args, sparse=False):
             rows, cols = w.shape
             raise UsageError(
                 f"a dense {rows:,} x {cols:,} {w.what} has {rows * cols:,} entries, {w.nonzeros:,} of "
-                f"them not structurally zero: too many to build (about {rows * cols * 200 / 1e9:,.0f} GB); "
+                f"them not structurally zero: too many to build (about {w.gigabytes:,.0f} GB); "
                 f"--sparse {_SPARSE_VERB.get(args.command, 'evaluates')} the nonzeros alone") from None
 
 
@@ -370,11 +370,10 @@ def cmd_diff(args, out):
     if not wrt:
         print("0 (the formula mentions no variable)", file=out)
     # d^2/dx5^2, not d2/dx52, which reads as the first derivative by a variable x52
-    power = "" if args.order == 1 else f"^{args.order}"
+    power = "" if args.order == 1 else f"^{{{args.order}}}" if args.latex else f"^{args.order}"
     for name, derivative in zip(wrt, derivatives):
         if args.latex:
             x = sympy.latex(sympy.Symbol(name))
-            power = "" if args.order == 1 else f"^{{{args.order}}}"
             print(f"\\frac{{\\partial{power} f}}{{\\partial {x}{power}}} = {sympy.latex(derivative)}", file=out)
         else:
             print(f"d{power}/d{name}{power}: {derivative}", file=out)

@@ -18,11 +18,11 @@ import itertools
 import math
 import numbers
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .api import _gc_paused, build, builds_both, cheaper_mode, compile_built, cost_estimates, formula_list, prepare
+from .api import both_modes, build, builds_both, cheaper_mode, compile_built, cost_estimates, formula_list
 from .examples import fan_family
 from .ops import CATEGORIES
 from .printing import body_lines, listing, plural, return_expression
@@ -220,11 +220,7 @@ def compare(f, wrt=None, backend="numba", samples=10_000, measure=True):
     # and 0.2 GB sparse), and its timing measured writing 9 million zeros.  One parse for
     # both: each mode builds on a fork of the graph, the same nodes to start with (parsing
     # twice took 1.48 s to compare 2 x 10^4 banded residuals, once 1.30 s).
-    with _gc_paused():
-        parsed = prepare(formulas, wrt)
-    builds = {mode: build("jacobian", formulas, wrt, mode, sparse=True,
-                          problem=replace(parsed, graph=parsed.graph.fork()) if mode == "forward" else parsed)
-              for mode in ("forward", "reverse")}
+    builds = both_modes("jacobian", formulas, wrt, sparse=True)
     problem = builds["forward"].problem
     n, m = len(problem.wrt), len(problem.roots)
     est_forward, est_reverse = cost_estimates(problem.graph, problem.roots, problem.wrt_nodes)
