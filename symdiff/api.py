@@ -140,6 +140,8 @@ def formula_text(formula, limit=300):
     """
     if isinstance(formula, str):
         text = formula
+    elif not isinstance(formula, sympy.Basic):     # a number: sd.grad(3)
+        text = str(formula)
     else:
         prefix = _sympy_prefix(formula, _SORTED_PRINT_NODES, _PRINT_DEPTH)
         text = str(formula) if prefix is None else sympy.sstr(prefix, order="none")

@@ -329,6 +329,10 @@ def test_build_errors():
         sd.jacobian(["t", sympy.Piecewise((t, t > 0), (0, True))], backend="python")
     with pytest.raises(TypeError, match="must be a str or a SymPy expression"):
         sd.grad(3j, backend="python")
+    # a Python number is a constant formula (a jacobian's row of zeros), and its title prints
+    assert sd.grad(3, wrt=["x"], backend="python")(x=2.0).tolist() == [0.0]
+    assert sd.jacobian([3, "x*y"], wrt=["x", "y"], backend="python")(x=2.0, y=5.0).tolist() == [[0, 0], [5, 2]]
+    assert "of 2.5 wrt x" in repr(sd.hessian(2.5, wrt=["x"], backend="python"))
     with pytest.raises(TypeError, match="not function; symdiff differentiates formulas, not Python functions"):
         sd.grad(lambda x: x ** 2, backend="python")
     with pytest.raises(TypeError, match=r"not bytes; decode it first: formula.decode\(\)"):
