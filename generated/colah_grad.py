@@ -98,6 +98,8 @@ def grad_array(a, b, parallel=False):
     args = [np.asarray(x, dtype=np.float64) for x in (a, b)]
     shape = np.broadcast_shapes(*[x.shape for x in args])
     out = np.empty((2,) + shape)
+    if not out.size:
+        return out      # no outputs (a gradient with no structural nonzeros), or no points
     if not shape:
         out[:] = grad(*[float(x) for x in args])
         return out

@@ -188,6 +188,8 @@ def value_and_grad_array(w11, w12, b1, w21, w22, b2, v1, v2, c, x1, x2, y, paral
     args = [np.asarray(x, dtype=np.float64) for x in (w11, w12, b1, w21, w22, b2, v1, v2, c, x1, x2, y)]
     shape = np.broadcast_shapes(*[x.shape for x in args])
     out = np.empty((10,) + shape)
+    if not out.size:
+        return out      # no outputs (a gradient with no structural nonzeros), or no points
     if not shape:
         out[:] = value_and_grad(*[float(x) for x in args])
         return out

@@ -404,6 +404,8 @@ def grad_array(w0, w1, w2, x0, x1, parallel=False):
     args = [np.asarray(x, dtype=np.float64) for x in (w0, w1, w2, x0, x1)]
     shape = np.broadcast_shapes(*[x.shape for x in args])
     out = np.empty((5,) + shape)
+    if not out.size:
+        return out      # no outputs (a gradient with no structural nonzeros), or no points
     if not shape:
         out[:] = grad(*[float(x) for x in args])
         return out

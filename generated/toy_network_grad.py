@@ -486,6 +486,8 @@ def value_and_grad_array(beta0, omega0, beta1, omega1, beta2, omega2, beta3, ome
     args = [np.asarray(x, dtype=np.float64) for x in (beta0, omega0, beta1, omega1, beta2, omega2, beta3, omega3, x, y)]
     shape = np.broadcast_shapes(*[x.shape for x in args])
     out = np.empty((9,) + shape)
+    if not out.size:
+        return out      # no outputs (a gradient with no structural nonzeros), or no points
     if not shape:
         out[:] = value_and_grad(*[float(x) for x in args])
         return out

@@ -152,6 +152,8 @@ def {name}_array({params}parallel=False):
     args = [np.asarray(x, dtype=np.float64) for x in {args_tuple}]
     shape = np.broadcast_shapes(*[x.shape for x in args])
     out = np.empty(({m},) + shape)
+    if not out.size:
+        return out      # no outputs (a gradient with no structural nonzeros), or no points
     if not shape:
         out[:] = {scalar_call}
         return out

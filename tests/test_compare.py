@@ -405,6 +405,20 @@ def test_a_formula_without_variables_says_so():
     assert str(sd.compare("2*pi")).splitlines()[1] == "  0 inputs, 1 output"
 
 
+def test_a_formula_that_does_not_depend_on_its_variable_is_timed():
+    # d(3)/dx and d(y)/dx have no structural nonzeros: compiled, the timing's batch call got
+    # an output of 0 rows, which numpy's reshape(0, -1) refused
+    for f in ("3", ["y", "2"]):
+        report = sd.compare(f, wrt=["x"], samples=50)
+        assert report.forward.ops == report.reverse.ops == 0
+        assert report.forward.seconds > 0 and report.reverse.seconds > 0
+    # the same entry point, called through the public API: no rows at a point, at a batch
+    # and at a strided batch (which numpy's gufunc loop walks)
+    j = sd.jacobian(["y"], wrt=["x"], sparse=True)
+    assert j(x=1.0, y=2.0).shape == (1, 1) and j(x=1.0, y=2.0).nnz == 0
+    assert j._kernel([np.ones(6)[::2], np.ones(3)], (3,)).shape == (0, 3)
+
+
 def test_header_of_a_large_problem_stays_short():
     # found comparing Rosenbrock n=3000: the header listed all 3000 inputs; like a
     # function's docstring it names the first 32 (and the first 8 formulas)
