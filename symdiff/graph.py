@@ -759,6 +759,10 @@ def _check_differentiable(e):
                          "evaluate it, .doit() turns it into a formula symdiff can)")
     if not isinstance(e, sympy.Function):
         raise ValueError(f"symdiff cannot differentiate a SymPy {name}: {e}")
+    for i, a in enumerate(e.args, 1):
+        if not isinstance(a, sympy.Expr):       # hyper([1], [2], x): its lists are Tuples
+            raise ValueError(f"symdiff cannot differentiate the SymPy function {name}: its argument {i}, "
+                             f"{a}, is a {type(a).__name__}, not a number or a formula")
 
 
 #: the version of the interface between this module and symdiff/_graphcore.c: both say it,

@@ -73,6 +73,9 @@ def test_from_sympy_rejects_what_it_cannot_differentiate():
         Graph().from_sympy(sympy.sin(sympy.Piecewise((x, x > 0), (0, True))))
     with pytest.raises(ValueError, match=r"cannot differentiate a SymPy Integral: Integral\(x, x\)"):
         Graph().from_sympy(sympy.Integral(x, x) + 1)
+    # a function whose arguments are not formulas: the message names the function, not its list
+    with pytest.raises(ValueError, match=r"function hyper: its argument 1, \(1,\), is a TupleArg, not a number"):
+        Graph().from_sympy(sympy.hyper([1], [2], x))
     # entries of an IndexedBase or a MatrixSymbol: the message says how to make symbols
     for entry in (sympy.IndexedBase("w")[0], sympy.MatrixSymbol("A", 2, 2)[0, 1]):
         with pytest.raises(ValueError, match=r"variables are symbols, not entries of a SymPy .*sympy.symbols\('x0:10'\)"):
