@@ -843,7 +843,7 @@ class CompiledFunction:
                     else _argument_array(name, value) for name, value in zip(self._names, values)]
         return [_argument_array(name, value) for name, value in zip(self._names, values)]
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, /, *args, **kwargs):     # /: a variable may be named self
         flat = self._at_numbers(args, kwargs)
         if flat is not None:
             shape = ()

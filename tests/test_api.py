@@ -482,6 +482,9 @@ def test_twin_constants_and_inputs_named_like_temporaries(mode):
     # inputs called t0, t1, t2 must not collide with the temporaries' names
     h = sd.grad("t0*t1 + sin(t0) - t2", mode=mode, backend="python")
     assert h(t0=0.5, t1=2.0, t2=1.0) == pytest.approx([2.0 + math.cos(0.5), 0.5, -1.0], rel=1e-15)
+    # nor may inputs named like the callable's own parameter, or like names the modules use
+    k = sd.grad("self*np + out^2", wrt=["self", "np", "out"], mode=mode, backend="python")
+    assert k(self=2.0, np=3.0, out=5.0).tolist() == [3.0, 2.0, 10.0]
 
 
 def test_exponent_too_big_for_a_float_is_ieee_not_an_overflow_error():
