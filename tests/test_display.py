@@ -90,6 +90,8 @@ def test_svg_output_and_errors(tmp_path):
         sd.show_graph("x*y", at={"x": 1, "y": 2, "z": 0})      # was silently ignored
     with pytest.raises(TypeError, match="show_graph: at= gives y = 'b'; it must be a real number"):
         sd.show_graph("x*y", at={"x": 1, "y": "b"})
+    with pytest.raises(TypeError, match="show_graph draws one formula, not a list of them"):
+        sd.show_graph(["x*y", "sin(x)"])    # was "several formulas make a jacobian"
     text = " + ".join(f"sin(x{k})" for k in range(80))         # 80 inputs, 80 sines, 79 sums
     with pytest.raises(ValueError, match="has 239 nodes, too many to draw readably"):
         sd.show_graph(text, at={f"x{k}": 0.0 for k in range(80)})
