@@ -1,6 +1,7 @@
 """Gradient checking: both modes against central finite differences."""
 
 import html
+import math
 import numbers
 from dataclasses import dataclass, replace
 
@@ -89,7 +90,7 @@ class GradCheck:
                                  "(README: Kinks), which finite differences cannot check")
         undefined = [name for name, n in zip(self.wrt, self.numeric) if not np.isfinite(n)]
         if undefined:
-            lines.append(f"the central difference is not finite for d/d{listing(undefined)}: f is not "
+            lines.append(f"the central difference is not finite for {listing(['d/d' + u for u in undefined])}: f is not "
                          "finite a step away from the point (an edge of its domain or a singularity), "
                          "so the derivative cannot be checked there")
         return "\n".join(lines)
@@ -99,6 +100,14 @@ class GradCheck:
 
     def _repr_html_(self):
         return "<pre>" + html.escape(str(self)) + "</pre>"
+
+
+def require_finite(point, what):
+    """Refuse a point (a dict of numbers) with an entry that is not finite: a step from inf is
+    inf, and the central difference there nan, which the report would blame on f."""
+    bad = [f"{name} = {float(value)}" for name, value in point.items() if not math.isfinite(value)]
+    if bad:
+        raise ValueError(f"{what} gives {listing(bad)}: central differences need a finite point")
 
 
 def _relative_error(a, b):
@@ -127,6 +136,11 @@ def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6, sample=None):
     """
     if sample is not None and (isinstance(sample, bool) or not isinstance(sample, numbers.Integral) or sample < 1):
         raise ValueError(f"check_grad: sample must be a whole number of variables, 1 or more, not {sample!r}")
+    for name, number, least in (("step", step, "more than 0"), ("tolerance", tolerance, "0 or more")):
+        if isinstance(number, bool) or not isinstance(number, numbers.Real):
+            raise TypeError(f"check_grad: {name} must be a number, not {number!r}")
+        if not math.isfinite(number) or number < 0 or (number == 0 and name == "step"):
+            raise ValueError(f"check_grad: {name} must be a finite number, {least}, not {number!r}")
     # the python backend, whose numpy calls over a batch of points are quick at the central
     # differences, or numba's tape for a program too long for CPython to compile quickly
     with _gc_paused():
@@ -138,6 +152,7 @@ def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6, sample=None):
     value_of = compile_built(_value_only(built["reverse"]), backend)
     names = [s.name for s in fn.inputs]
     point = dict(zip(names, point_values({} if at is None else at, names, "check_grad: at=", fn._unmentioned)))
+    require_finite(point, "check_grad: at=")
     forward = modes["forward"](**point)[1]
     value, reverse = fn(**point)
     n = len(fn.wrt)

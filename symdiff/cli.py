@@ -432,10 +432,12 @@ def cmd_graph(args, out):
 
 
 def cmd_check(args, out):
-    from .check import check_grad
+    from .check import check_grad, require_finite
     if args.sample is not None and args.sample < 1:
         raise UsageError(f"--sample must be 1 or more, not {args.sample}")
-    result = check_grad(args.formula, wrt=_wrt(args.wrt), at=_point(args), sample=args.sample)
+    at = _point(args)
+    require_finite(at, "--at")
+    result = check_grad(args.formula, wrt=_wrt(args.wrt), at=at, sample=args.sample)
     if args.json:
         partials = {str(w): {"forward": _json_number(f), "reverse": _json_number(r), "numeric": _json_number(d)}
                     for w, f, r, d in zip(result.wrt, result.forward, result.reverse, result.numeric)}

@@ -116,15 +116,23 @@ def test_check_grad_at_a_kink_says_so():
     assert str(sd.check_grad("2", at={})) == "no variables: nothing to check"
 
 
-def test_check_grad_at_infinity_reports_without_a_numpy_warning():
-    # the step at x = inf is inf, and inf - inf is nan: that is the report's "not finite a step
-    # away", not a RuntimeWarning printed under the table (found by the command-line fuzz)
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        check = sd.check_grad("x^2", at={"x": np.inf})
-    assert not check.ok and np.isnan(check.numeric[0])
-    assert "the central difference is not finite for d/dx" in str(check)
+def test_check_grad_at_a_point_that_is_not_finite_says_so():
+    # the step at x = inf is inf, and inf - inf is nan: the report blamed "f is not finite a
+    # step away" (and once printed a RuntimeWarning under the table, found by the command-line
+    # fuzz); a point that is not finite is now refused, naming its entries
+    with pytest.raises(ValueError, match=r"at= gives x = inf: central differences need a finite point"):
+        sd.check_grad("x^2", at={"x": np.inf})
+    with pytest.raises(ValueError, match=r"at= gives x = nan, y = -inf: central"):
+        sd.check_grad("x*y", at={"x": np.nan, "y": -np.inf})
+    # and so are a step or a tolerance that cannot make a check (step=0 gave nan and the same
+    # wrong explanation, a negative tolerance failed every check)
+    for step in (0, -1e-6, np.inf, np.nan):
+        with pytest.raises(ValueError, match="step must be a finite number, more than 0"):
+            sd.check_grad("x^2", at={"x": 1.0}, step=step)
+    with pytest.raises(ValueError, match="tolerance must be a finite number, 0 or more, not -1"):
+        sd.check_grad("x^2", at={"x": 1.0}, tolerance=-1)
+    with pytest.raises(TypeError, match="step must be a number, not '1e-3'"):
+        sd.check_grad("x^2", at={"x": 1.0}, step="1e-3")
 
 
 def test_scaling_study_arguments_are_checked():
@@ -382,6 +390,9 @@ def test_check_grad_at_the_edge_of_a_domain_says_why_it_cannot_check(recwarn):
     assert not check.ok and np.isnan(check.max_relative_error)
     assert check.forward[0] == check.reverse[0] == np.inf and check.numeric[1] == pytest.approx(1.0)
     assert "not finite for d/dx: f is not finite a step away" in str(check)
+    # several such partials are listed each with its d/d
+    check = sd.check_grad("log(x) + log(y)", at={"x": 1e-7, "y": 1e-8})
+    assert "not finite for d/dx, d/dy: f is not finite a step away" in str(check)
     # an infinite derivative against a finite difference is an infinite error, not nan
     check = sd.check_grad("1/x", at={"x": 0.0})
     assert not check.ok and check.max_relative_error == np.inf
