@@ -61,6 +61,13 @@ def formula_node(graph, formula):
     raise TypeError(f"a formula must be a str or a SymPy expression, not {type(formula).__name__}{hint}")
 
 
+def one_formula(f, what, hint):
+    """Refuse several formulas where ``what`` takes one, saying what to do instead (``hint``):
+    formula_node's own message points to jacobian, which suits grad but not every caller."""
+    if isinstance(f, (list, tuple, sympy.MatrixBase)):
+        raise TypeError(f"{what} takes one formula, not a {type(f).__name__}: {hint}")
+
+
 def formula_list(fs, what):
     """One formula, or several (a list, a tuple, a SymPy row or column vector), as a list."""
     if isinstance(fs, sympy.MatrixBase):
@@ -1222,9 +1229,7 @@ def hvp(f, wrt=None, mode="auto", backend="numba", parallel=False):
     >>> Hv.at([3.0, 2.0], [1.0, 0.0])          # H = [[2y, 2x], [2x, 0]]: its first column
     array([4., 6.])
     """
-    if isinstance(f, (list, tuple, sympy.MatrixBase)):
-        raise TypeError(f"hvp takes one formula, not a {type(f).__name__}: a Hessian is of one formula "
-                        "(several formulas have a jvp and a vjp)")
+    one_formula(f, "hvp", "a Hessian is of one formula (several formulas have a jvp and a vjp)")
     return _entry("hvp", [f], wrt, mode, backend, parallel)
 
 
@@ -1243,6 +1248,8 @@ def diff(f, *wrt):
     Without a variable, as in SymPy, a formula of one variable is differentiated
     by it (a constant's derivative is 0); one of several needs them named.
     """
+    one_formula(f, "diff", "for several, [sd.diff(f, ...) for f in formulas]; "
+                           "for their compiled derivatives, sd.jacobian")
     variables = _diff_variables(wrt)
     g = Graph()
     d = formula_node(g, f)

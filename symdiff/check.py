@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .api import _gc_paused, build, compile_built, frees_temporaries, point_values
+from .api import _gc_paused, build, compile_built, frees_temporaries, one_formula, point_values
 from .optimize import eliminate_dead_code
 from .printing import listing
 
@@ -141,6 +141,7 @@ def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6, sample=None):
             raise TypeError(f"check_grad: {name} must be a number, not {number!r}")
         if not math.isfinite(number) or number < 0 or (number == 0 and name == "step"):
             raise ValueError(f"check_grad: {name} must be a finite number, {least}, not {number!r}")
+    one_formula(f, "check_grad", "check each in turn")
     # the python backend, whose numpy calls over a batch of points are quick at the central
     # differences, or numba's tape for a program too long for CPython to compile quickly
     with _gc_paused():

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import sympy
 
-from .api import formula_node, formula_text, point_values
+from .api import formula_node, formula_text, one_formula, point_values
 from .graph import Graph
 from .lower import input_identifiers, lower, to_float
 from .program import interpret
@@ -224,9 +223,7 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
     A graph of more than ``max_nodes`` nodes is refused (a ValueError): it
     would not be readable.
     """
-    if isinstance(f, (list, tuple, sympy.MatrixBase)):
-        raise TypeError(f"show_graph draws one formula, not a {type(f).__name__} of them: "
-                        "call it once for each")
+    one_formula(f, "show_graph", "it draws one; call it once for each")
     import matplotlib
     if isinstance(path, (str, os.PathLike)):
         _check_picture_path(path)           # before drawing: a bad name costs nothing

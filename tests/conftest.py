@@ -33,6 +33,22 @@ def gpu_present():
         return False
 
 
+def shared_tower(levels):
+    """e = sin(e) + e*y, ``levels`` times: 3 nodes a level in a graph, 2^levels as a tree.
+
+    SymPy's cache is cleared first.  A picture of the tower (test_display) leaves its
+    partials, rebuilt from symdiff's graph, in that cache: equal to the tower's parts but
+    not the same objects, so that building the tower again compared them with
+    ``Basic.__eq__``, which walks both as trees (2^30 nodes: the run hung in sin's eval).
+    """
+    sympy.core.cache.clear_cache()
+    x, y = sympy.symbols("x y")
+    e = x
+    for _ in range(levels):
+        e = sympy.sin(e) + e * y
+    return e
+
+
 def central_difference(f, point, name, h=1e-6):
     """d f / d name at ``point`` (a dict) by central finite differences, with a scaled step."""
     x = point[name]

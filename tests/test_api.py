@@ -7,7 +7,7 @@ import pytest
 import sympy
 
 import symdiff as sd
-from conftest import central_difference, sympy_gradient, sympy_value
+from conftest import central_difference, shared_tower, sympy_gradient, sympy_value
 from symdiff.examples import rosenbrock
 
 MODES = ["forward", "reverse"]
@@ -329,6 +329,11 @@ def test_build_errors():
         sd.jacobian(["t", sympy.Piecewise((t, t > 0), (0, True))], backend="python")
     with pytest.raises(TypeError, match="must be a str or a SymPy expression"):
         sd.grad(3j, backend="python")
+    # where one formula is taken, several are refused with what to do instead
+    with pytest.raises(TypeError, match=r"^diff takes one formula, not a list: for several, \[sd.diff"):
+        sd.diff(["x*y", "sin(x)"], "x")
+    with pytest.raises(TypeError, match="^check_grad takes one formula, not a tuple: check each in turn"):
+        sd.check_grad(("x*y", "sin(x)"), at={"x": 1.0, "y": 2.0})
     # a Python number is a constant formula (a jacobian's row of zeros), and its title prints
     assert sd.grad(3, wrt=["x"], backend="python")(x=2.0).tolist() == [0.0]
     assert sd.jacobian([3, "x*y"], wrt=["x", "y"], backend="python")(x=2.0, y=5.0).tolist() == [[0, 0], [5, 2]]
@@ -521,20 +526,11 @@ def test_a_large_sympy_sum_is_not_sorted_to_title_its_program(monkeypatch):
     assert "x1**2 + 2*x1 + 1" in sd.grad(small, backend="python").source
 
 
-def _shared_tower(levels):
-    """e = sin(e) + e*y, ``levels`` times: 3 nodes a level in a graph, 2^levels as a tree."""
-    x, y = sympy.symbols("x y")
-    e = x
-    for _ in range(levels):
-        e = sympy.sin(e) + e * y
-    return e
-
-
 def test_a_sympy_expression_with_heavy_sharing_builds_at_once():
     # thirty levels of e = sin(e) + e*y: 94 nodes in the graph, 5 x 10^9 as a tree.  Writing its
     # title printed the whole tree (SymPy's printer does not share), and so did the notebook
     # view's LaTeX: both hung
-    e = _shared_tower(30)
+    e = shared_tower(30)
     for mode in ("forward", "reverse"):
         vg = sd.value_and_grad(e, wrt=["x", "y"], mode=mode, backend="python")
         # by hand, the recurrence forward mode follows: (v, dv/dx, dv/dy) level by level
@@ -573,7 +569,7 @@ def test_formula_text_prints_small_expressions_whole_and_cuts_large_ones():
     x, y = sympy.symbols("x y")
     assert formula_text(x**2 + 2*x*y - sympy.sin(y)/x) == "x**2 + 2*x*y - sin(y)/x"     # SymPy's order
     assert formula_text("a  +\n b") == "a + b"
-    text = formula_text(_shared_tower(40), 200)      # 2^40 nodes as a tree: its first 1,000 printed
+    text = formula_text(shared_tower(40), 200)      # 2^40 nodes as a tree: its first 1,000 printed
     assert text.startswith("y*(" * 39 + "x*y + sin(x)) + ") and text.endswith(" ...") and len(text) < 200
     deep = x
     for _ in range(150):
@@ -589,7 +585,7 @@ def test_tree_size_counts_shared_nodes_each_time():
     # Add(Mul(Add(a, b), Add(a, b)), a) as a tree: 1 + (1 + 3 + 3) + 1 = 9 nodes
     assert g.tree_size(problem.roots, 100) == 9
     assert g.tree_size(problem.roots, 5) == 6          # past the limit: limit + 1
-    big = prepare([_shared_tower(30)], None)
+    big = prepare([shared_tower(30)], None)
     # each level is Add(sin(e), Mul(e, y)): 2 s + 4 nodes for s below, from s = 1
     assert big.graph.tree_size(big.roots, 10**20) == 5 * 2**30 - 4
 
