@@ -6,7 +6,7 @@
 array([2., 5.])
 """
 
-from .api import diff, grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from .api import diff, grad, hessian, hvp, jacobian, jvp, value_and_grad, value_and_jacobian, vjp
 from .check import check_grad
 from .compare import compare, plot_scaling, scaling_study
 from .display import show_graph
@@ -16,4 +16,4 @@ from .parse import ParseError, parse
 __version__ = "0.1.0"
 
 __all__ = ["ParseError", "check_grad", "compare", "diff", "export", "grad", "hessian", "hvp", "jacobian",
-           "jvp", "parse", "plot_scaling", "scaling_study", "show_graph", "value_and_grad", "vjp"]
+           "jvp", "parse", "plot_scaling", "scaling_study", "show_graph", "value_and_grad", "value_and_jacobian", "vjp"]

@@ -437,13 +437,15 @@ def derivative_nodes(graph, roots, wrt_nodes, mode, ranks=None):
 # -- building programs ---------------------------------------------------------------
 #: products with a direction, which comes in as more inputs (see _direction_symbols)
 DIRECTIONAL = ("jvp", "vjp", "hvp")
-KINDS = ("grad", "value_and_grad", "jacobian", "hessian") + DIRECTIONAL
+KINDS = ("grad", "value_and_grad", "jacobian", "value_and_jacobian", "hessian") + DIRECTIONAL
 #: the mode each directional kind is made in, by definition (hvp: its gradient's; forward over it)
 _DIRECTIONAL_MODE = {"jvp": "forward", "vjp": "reverse"}
 #: kinds made by forward mode over a gradient: of one formula, the gradient reverse unless asked
 _OVER_GRADIENT = ("hessian", "hvp")
 #: kinds that take several formulas
-SEVERAL_FORMULAS = ("jacobian", "jvp", "vjp")
+SEVERAL_FORMULAS = ("jacobian", "value_and_jacobian", "jvp", "vjp")
+#: kinds that may be built sparse
+SPARSE_KINDS = ("jacobian", "value_and_jacobian", "hessian")
 
 
 @dataclass
@@ -455,7 +457,7 @@ class Built:
     problem: Problem
     mode: str
     blocks: list          # output block shapes, e.g. [(), (n,)]
-    sparsity: tuple = None   # (rows, cols, shape) when the result is a sparse matrix
+    sparsity: tuple = None   # (rows, cols, shape) when the last block is a sparse matrix's nonzeros
     directions: int = 0      # jvp, vjp, hvp: how many of the last inputs are the direction's
 
     @property
@@ -504,8 +506,8 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint, problem=None):
     _check_mode(mode)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, not {kind!r}")
-    if sparse and kind not in ("jacobian", "hessian"):
-        raise ValueError("sparse=True is for jacobian and hessian")
+    if sparse and kind not in SPARSE_KINDS:
+        raise ValueError("sparse=True is for jacobian, value_and_jacobian and hessian")
     natural = _DIRECTIONAL_MODE.get(kind)
     if natural is not None and mode not in ("auto", natural):
         raise ValueError(f"a {kind} is one {natural} sweep by definition; mode must be 'auto' or "
@@ -548,6 +550,7 @@ def _build(kind, formulas, wrt, mode, sparse, checkpoint, problem=None):
     else:
         outputs, labels, blocks, sparsity = _matrix_outputs(kind, g, roots, xs, mode, sparse, ranks, names)
     what = {"grad": "Gradient", "value_and_grad": "Value and gradient", "jacobian": "Jacobian",
+            "value_and_jacobian": "Values and Jacobian",
             "hessian": "Hessian", "jvp": "Jacobian-vector product", "vjp": "Vector-Jacobian product",
             "hvp": "Hessian-vector product"}[kind]
     # what a docstring says: long formulas (see formula_text) and lists of names are
@@ -643,7 +646,7 @@ def _matrix_outputs(kind, g, roots, xs, mode, sparse, ranks, names):
     else:
         entries = derivative_nodes(g, roots, xs, mode, ranks)
         shape = (len(roots), n)
-    if not sparse and kind in ("jacobian", "hessian") and shape[0] * shape[1] > DENSE_WARNING_ENTRIES:
+    if not sparse and kind in SPARSE_KINDS and shape[0] * shape[1] > DENSE_WARNING_ENTRIES:
         _warn_dense(kind, shape, len(entries))
     if sparse:
         pattern = sorted(entries)
@@ -657,8 +660,12 @@ def _matrix_outputs(kind, g, roots, xs, mode, sparse, ranks, names):
         pattern = [(i, j) for i in range(shape[0]) for j in range(shape[1])]
     if kind == "hessian":
         labels = [f"d2f/d{names[i]}d{names[j]}" for i, j in pattern]
-    elif kind == "jacobian":
+    elif kind in ("jacobian", "value_and_jacobian"):
         labels = [f"df{i}/d{names[j]}" for i, j in pattern]
+        if kind == "value_and_jacobian":        # the values first, as value_and_grad's
+            outputs = list(roots) + outputs
+            labels = [f"f{i}" for i in range(len(roots))] + labels
+            blocks = [(len(roots),)] + blocks
     else:
         labels = [f"df/d{names[j]}" for _, j in pattern]
         if kind == "value_and_grad":
@@ -869,19 +876,31 @@ class CompiledFunction:
     def _result(self, flat, shape):
         """The outputs stacked on axis 0 as the caller gets them: a sparse matrix, or the
         blocks (value, gradient ...) each in its own shape."""
+        blocks = self._blocks
         if self.sparsity is not None:
             import scipy.sparse
             rows, cols, matrix_shape = self.sparsity
             if not isinstance(flat, np.ndarray):        # from the GPU: a scipy matrix is on the host
                 flat = flat.copy_to_host()
-            return scipy.sparse.csr_matrix((flat, (rows, cols)), shape=matrix_shape)
+            # the last block is the nonzeros; value_and_jacobian's values come before them
+            blocks, values = blocks[:-1], flat[len(flat) - len(rows):]
+            matrix = scipy.sparse.csr_matrix((values, (rows, cols)), shape=matrix_shape)
+            if not blocks:
+                return matrix
+            return (*self._blocks_of(flat, blocks, shape), matrix)
+        results = self._blocks_of(flat, blocks, shape)
+        return results[0] if len(results) == 1 else tuple(results)
+
+    @staticmethod
+    def _blocks_of(flat, blocks, shape):
+        """The leading ``blocks`` of ``flat``, each in its shape (a 0-d one as a float)."""
         results, start = [], 0
-        for block in self._blocks:
+        for block in blocks:
             size = math.prod(block)
             part = flat[start:start + size].reshape(block + shape)
             start += size
             results.append(float(part) if part.ndim == 0 and isinstance(part, np.ndarray) else part)
-        return results[0] if len(results) == 1 else tuple(results)
+        return results
 
     def _at_numbers(self, args, kwargs):
         """The outputs at one point given as plain numbers, all by position (``g(2.0, 1.0)``,
@@ -1164,6 +1183,28 @@ def jacobian(fs, wrt=None, mode="auto", backend="numba", parallel=False, sparse=
     takes numbers, one point per call.
     """
     return _entry("jacobian", formula_list(fs, "jacobian"), wrt, mode, backend, parallel, sparse)
+
+
+def value_and_jacobian(fs, wrt=None, mode="auto", backend="numba", parallel=False, sparse=False):
+    """Compile the values and the Jacobian of a list of formulas, from one program:
+    ``(values of shape (m, *S), Jacobian (m, n, *S))``.
+
+    For solvers that want both at each step, such as ``scipy.optimize.least_squares``
+    or Newton's method; the values are computed once, shared with the derivatives.
+
+    >>> F = value_and_jacobian(["x*y - 2", "x - y"], wrt=["x", "y"], backend="python")
+    >>> values, J = F(x=1.0, y=2.0)
+    >>> values
+    array([ 0., -1.])
+    >>> J
+    array([[ 2.,  1.],
+           [ 1., -1.]])
+
+    ``sparse=True`` returns the values and a ``scipy.sparse.csr_matrix`` of the
+    structural nonzeros, one point per call, as :func:`jacobian` does.
+    """
+    return _entry("value_and_jacobian", formula_list(fs, "value_and_jacobian"), wrt, mode, backend,
+                  parallel, sparse)
 
 
 def hessian(f, wrt=None, mode="auto", backend="numba", parallel=False, sparse=False):

@@ -519,9 +519,9 @@ def build_parser():
     p.add_argument("--mode", default="auto", choices=api.MODES)
     p.add_argument("--backend", default="python", choices=api.BACKENDS)
     p.add_argument("--kind", default="grad", choices=api.KINDS,
-                   help="what to generate; a jacobian, jvp or vjp takes formulas separated by ';'")
+                   help="what to generate; a jacobian, value_and_jacobian, jvp or vjp takes formulas separated by ';'")
     p.add_argument("--sparse", action="store_true",
-                   help="jacobian or hessian: only the structural nonzeros (their pattern is in the program's "
+                   help="jacobian, value_and_jacobian or hessian: only the structural nonzeros (their pattern is in the program's "
                         "output labels)")
     p.set_defaults(run=cmd_source)
 
@@ -533,9 +533,9 @@ def build_parser():
                    help="numba: CPU kernels (default); cuda: a numba.cuda module for an NVIDIA GPU "
                         "(written without one)")
     p.add_argument("--kind", default="grad", choices=api.KINDS,
-                   help="what to export; a jacobian, jvp or vjp takes formulas separated by ';'")
+                   help="what to export; a jacobian, value_and_jacobian, jvp or vjp takes formulas separated by ';'")
     p.add_argument("--sparse", action="store_true",
-                   help="jacobian or hessian: export only the structural nonzeros, and their pattern")
+                   help="jacobian, value_and_jacobian or hessian: export only the structural nonzeros, and their pattern")
     p.set_defaults(run=cmd_export)
 
     p = command("compare", "forward vs reverse mode: operations, sweeps, memory, time, recommendation")

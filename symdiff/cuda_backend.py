@@ -102,7 +102,7 @@ def module_source(program, sparsity=None):
               f"        device array (on the GPU) where an input is a device array, else a numpy array.")
     parts = [device, entry, labels_source(program)]
     if sparsity is not None:
-        source, note = sparsity_parts(sparsity, f"{name}_cuda_array")
+        source, note = sparsity_parts(sparsity, f"{name}_cuda_array", len(program.outputs))
         parts, header = parts + [source], header + note
     return printing.module_source(header, parts)
 

@@ -37,7 +37,7 @@ from .program import Instr, Program
 RESERVED_IDENTIFIERS = frozenset(
     {"np", "math", "numba", "scipy", "cuda", "base64", "zlib", "out", "parallel", "threads"}
     | {kind + suffix                                                                      # program names
-       for kind in ("grad", "value_and_grad", "jacobian", "hessian", "jvp", "vjp", "hvp")
+       for kind in ("grad", "value_and_grad", "jacobian", "value_and_jacobian", "hessian", "jvp", "vjp", "hvp")
        for suffix in ("", "_batch", "_batch_parallel", "_array", "_gufunc", "_gufunc_signature",
                       "_kernel", "_cuda_array")}
     | {"tape_run", "tape_scalar", "tape_batch", "tape_batch_parallel"}                    # symdiff.tape

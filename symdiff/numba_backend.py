@@ -267,7 +267,7 @@ def module_source(program, standalone=True, limit=None, sparsity=None):
               f"    {name}({args})\n"
               f"        {scalar}")
     if sparsity is not None:
-        source, note = sparsity_parts(sparsity, f"{name}_array")
+        source, note = sparsity_parts(sparsity, f"{name}_array", len(program.outputs))
         functions, header = functions + [source], header + note
     return printing.module_source(header, functions)
 
@@ -285,16 +285,20 @@ def labels_source(program):
             + printing.names_literal("OUTPUTS", program.output_labels) + "\n")
 
 
-def sparsity_parts(sparsity, entry):
-    """For outputs that are a sparse matrix's nonzeros (``sparsity``: rows, cols, shape):
+def sparsity_parts(sparsity, entry, outputs=None):
+    """For outputs that end with a sparse matrix's nonzeros (``sparsity``: rows, cols, shape;
+    ``outputs``: how many there are in all, when values come first, as a value_and_jacobian's):
     the module source of SPARSE_ROWS, SPARSE_COLS and SPARSE_SHAPE, and the docstring's note
     on them (``entry``: the function whose outputs they are)."""
     rows, cols, shape = sparsity
+    first = 0 if outputs is None else outputs - len(rows)
     source = "\n".join([tape.array_literal("SPARSE_ROWS", rows, "int64"),
                         tape.array_literal("SPARSE_COLS", cols, "int64"),
                         f"SPARSE_SHAPE = {tuple(shape)!r}"]) + "\n"
-    note = (f"\n\nThe outputs are the nonzeros of a sparse {shape[0]} x {shape[1]} matrix, entry k at\n"
-            f"(SPARSE_ROWS[k], SPARSE_COLS[k]): with values = {entry}(...),\n"
+    which, values = ("The outputs are", f"{entry}(...)") if not first else (
+        f"The outputs from {first} on (after the {first} values) are", f"{entry}(...)[{first}:]")
+    note = (f"\n\n{which} the nonzeros of a sparse {shape[0]} x {shape[1]} matrix, entry k at\n"
+            f"(SPARSE_ROWS[k], SPARSE_COLS[k]): with values = {values},\n"
             f"    scipy.sparse.csr_matrix((values, (SPARSE_ROWS, SPARSE_COLS)), shape=SPARSE_SHAPE)")
     return source, note
 

@@ -622,3 +622,47 @@ def test_compiled_functions_pickle_and_run_in_worker_processes():
     for point, got, hess in zip(points, gradients, hessians):
         np.testing.assert_array_equal(got, g(**point))
         np.testing.assert_array_equal(hess.toarray(), H(**point).toarray())
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_value_and_jacobian_gives_the_values_with_the_jacobian(mode):
+    texts = ["x*y - 2", "x - 1", "exp(x)*sin(y) + z"]
+    F = sd.value_and_jacobian(texts, wrt=["x", "y"], mode=mode, backend="python")
+    assert F.mode == mode and [s.name for s in F.inputs] == ["x", "y", "z"]
+    point = {"x": 0.5, "y": 1.5, "z": -2.0}
+    values, J = F(**point)
+    exprs = [sd.parse(t) for t in texts]
+    # the oracles: SymPy's value and diff of each formula
+    np.testing.assert_allclose(values, [sympy_value(e, point) for e in exprs], rtol=1e-14)
+    np.testing.assert_allclose(J, [sympy_gradient(e, ["x", "y"], point) for e in exprs], rtol=1e-14)
+    # the same program as the Jacobian's, with the values as its first outputs
+    assert np.array_equal(J, sd.jacobian(texts, wrt=["x", "y"], mode=mode, backend="python")(**point))
+    # arrays broadcast to S: values (m, *S), Jacobian (m, n, *S)
+    values, J = F(x=np.array([0.5, 1.0]), y=1.5, z=np.zeros((3, 1)))
+    assert values.shape == (3, 3, 2) and J.shape == (3, 2, 3, 2)
+    assert J[2, 0, 1, 1] == pytest.approx(math.exp(1.0) * math.sin(1.5), rel=1e-15)
+    # sparse: the values and a scipy matrix of the structural nonzeros (d(x - 1)/dy is none)
+    S = sd.value_and_jacobian(texts, wrt=["x", "y"], mode=mode, backend="python", sparse=True)
+    values_s, M = S(**point)
+    np.testing.assert_array_equal(values_s, F(**point)[0])
+    np.testing.assert_array_equal(M.toarray(), F(**point)[1])
+    assert M.nnz == 5 and S.at([0.5, 1.5, -2.0])[1].nnz == 5
+    with pytest.raises(ValueError, match="one matrix per point"):
+        S(x=np.ones(2), y=1.0, z=0.0)
+
+
+def test_value_and_jacobian_drives_newtons_method():
+    # x*y = 2 and x - y = 1: (2, 1), by hand; each step wants F and J at the same point
+    F = sd.value_and_jacobian(["x*y - 2", "x - y - 1"], wrt=["x", "y"])
+    point = np.array([3.0, 3.0])
+    for _ in range(20):
+        values, J = F.at(point)
+        point = point - np.linalg.solve(J, values)
+    np.testing.assert_allclose(point, [2.0, 1.0], rtol=1e-15)
+    # and scipy's least squares, given both from the one function
+    import scipy.optimize
+    from symdiff.api import build
+    fit = scipy.optimize.least_squares(lambda p: F.at(p)[0], [3.0, 3.0], jac=lambda p: F.at(p)[1])
+    np.testing.assert_allclose(fit.x, [2.0, 1.0], rtol=1e-10)
+    with pytest.raises(ValueError, match="sparse=True is for jacobian, value_and_jacobian and hessian"):
+        build("grad", ["x*y"], sparse=True)

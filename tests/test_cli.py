@@ -396,7 +396,7 @@ def test_export_a_sparse_hessian(tmp_path):
     r = run("export", "x*y; sin(x)", "--kind", "jacobian", "--mode", "reverse", "-o", str(tmp_path / "j.py"))
     assert r.stdout == f"wrote {tmp_path / 'j.py'} (jacobian, reverse mode, 1 statement; inputs x, y)\n", r.stderr
     r = run("export", "x^2*y", "--sparse", "-o", str(tmp_path / "g.py"))
-    assert r.returncode == 2 and "sparse=True is for jacobian and hessian" in r.stderr
+    assert r.returncode == 2 and "sparse=True is for jacobian, value_and_jacobian and hessian" in r.stderr
 
 
 def test_cache_shows_its_size_and_clears_only_its_own_files(tmp_path):

@@ -1,6 +1,7 @@
 """Exported modules: reproducible, standalone, and compiled once per machine."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse
 import pytest
 
 import symdiff as sd
@@ -164,6 +166,24 @@ def test_a_cuda_module_is_exported_without_a_gpu(tmp_path):
     assert grad == [12.0, 9.0]                                   # 2xy, x^2 at (3, 2)
     assert inputs == ["x", "y"] and outputs == ["d2f/dxdx", "d2f/dxdy", "d2f/dydx", "d2f/dydy"]
     assert hessian == [[6.0, 4.0], [4.0, 18.0]]                  # at x = 2, y = 3: 2y, 2x; 2x, 6y
+
+
+def test_a_sparse_value_and_jacobian_module_says_where_its_nonzeros_start(tmp_path):
+    # the command line, as a user exports it; the module is read as its docstring says
+    out = tmp_path / "residuals.py"
+    r = subprocess.run([sys.executable, "-m", "symdiff.cli", "export", "x*y - 2; x - 1; sin(y)",
+                        "--kind", "value_and_jacobian", "--sparse", "-o", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    from symdiff.compile import load_module
+    m = load_module(out.read_text())
+    assert "The outputs from 3 on (after the 3 values) are the nonzeros" in m.__doc__
+    assert "values = value_and_jacobian_array(...)[3:]" in m.__doc__
+    assert m.OUTPUTS == ("f0", "f1", "f2", "df0/dx", "df0/dy", "df1/dx", "df2/dy")
+    outputs = m.value_and_jacobian_array(2.0, 0.5)
+    matrix = scipy.sparse.csr_matrix((outputs[3:], (m.SPARSE_ROWS, m.SPARSE_COLS)), shape=m.SPARSE_SHAPE)
+    # by hand at x = 2, y = 0.5: values xy - 2, x - 1, sin y; rows (y, x), (1, 0), (0, cos y)
+    np.testing.assert_allclose(outputs[:3], [-1.0, 1.0, math.sin(0.5)], rtol=1e-15)
+    np.testing.assert_allclose(matrix.toarray(), [[0.5, 2.0], [1.0, 0.0], [0.0, math.cos(0.5)]], rtol=1e-15)
 
 
 def test_module_names_its_inputs_and_outputs_for_code_that_maps_them(tmp_path):

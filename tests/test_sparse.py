@@ -85,7 +85,7 @@ def test_sparse_needs_scalar_arguments_and_jacobian_or_hessian():
     with pytest.raises(ValueError, match="pass numbers"):
         J(x=np.ones(3), y=1.0)
     from symdiff.api import build
-    with pytest.raises(ValueError, match="sparse=True is for jacobian and hessian"):
+    with pytest.raises(ValueError, match="sparse=True is for jacobian, value_and_jacobian and hessian"):
         build("grad", ["x*y"], sparse=True)
 
 
