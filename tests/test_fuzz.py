@@ -345,6 +345,13 @@ def test_products_with_a_direction_agree_with_the_matrices(text, smooth, point, 
     assert _agree(_run("jvp", fs, wrt, *p, *v), J, v), (text, point, v)
     assert _agree(_run("vjp", fs, wrt, *p, *u[:2]), (J[0].T, J[1]), u[:2]), (text, point, u)
     assert _agree(_run("hvp", [smooth], wrt, *p, *v), H, v), (smooth, point, v)
+    # value_and_jacobian: each formula's own value, then the Jacobian's entries (to rounding:
+    # auto mode may pick the other mode for it, the values being outputs too)
+    both, big_b = _run("value_and_jacobian", fs, wrt, *p)
+    values = np.array([_run("value_and_grad", [f], wrt, *p)[0][0] for f in fs])
+    for got, want in ((both[:2], values), (both[2:], J[0].ravel())):
+        finite = np.isfinite(got) & np.isfinite(want)
+        assert np.all(np.abs(got[finite] - want[finite]) <= 1e-9 * max(1.0, big_b, big_j)), (text, point)
 
 
 # -- the command line, with random arguments ------------------------------------------------
@@ -378,8 +385,8 @@ def _command_lines(draw, folder):
     if command in ("grad", "jacobian", "hessian", "source") and draw(st.booleans()):
         argv += ["--backend", draw(st.sampled_from(["python", "cuda"]))]   # numba: slow to compile
     if command in ("source", "export") and draw(st.booleans()):
-        argv += ["--kind", draw(st.sampled_from(["grad", "value_and_grad", "jacobian", "hessian", "jvp", "vjp",
-                                                 "hvp"]))]
+        argv += ["--kind", draw(st.sampled_from(["grad", "value_and_grad", "jacobian", "value_and_jacobian",
+                                                 "hessian", "jvp", "vjp", "hvp"]))]
     if command == "diff" and draw(st.booleans()):
         argv += ["--order", str(draw(st.integers(-1, 3)))]
     if command in ("grad", "jacobian", "hessian") and draw(st.booleans()):
