@@ -1090,9 +1090,14 @@ def _argument_array(name, value):
                         f"pass {name}.filled(np.nan) to get nan where it is masked")
     array = _real_array(value)
     if array is None:
+        big = isinstance(value, numbers.Integral) and not isinstance(value, bool) and abs(value) > _LARGEST_FLOAT
+        hint = f" (an integer of {len(str(abs(value)))} digits, past the largest float64, 1.8e308)" if big else ""
         raise TypeError(f"argument {name!r} must be a real number (a float64) or an array "
-                        f"of them, got {formula_text(repr(value), 80)}")
+                        f"of them, got {formula_text(repr(value) if not big else str(value)[:20] + '...', 80)}{hint}")
     return array
+
+
+_LARGEST_FLOAT = int(np.finfo(np.float64).max)
 
 
 def _real_array(value):

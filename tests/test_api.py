@@ -228,6 +228,9 @@ def test_call_errors_name_the_argument():
     for bad in (np.array(["1"]), [1.0, None], 1j, np.ones(2, complex), sympy.I, [[1, 2], [3]], 10 ** 400):
         with pytest.raises(TypeError, match="argument 'b' must be a real number"):
             g(a=1, b=bad)
+    with pytest.raises(TypeError, match=r"got 10000000000000000000\.\.\. \(an integer of 401 digits, past the "
+                                        r"largest float64, 1.8e308\)$"):
+        g(1, 10 ** 400)
     # numbers that are objects convert exactly as float() does
     from fractions import Fraction
     for half in (Fraction(1, 2), sympy.Rational(1, 2), [Fraction(1, 2)], np.float32(0.5), True):
