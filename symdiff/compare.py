@@ -18,11 +18,13 @@ import itertools
 import math
 import numbers
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .api import both_modes, build, builds_both, cheaper_mode, compile_built, cost_estimates, formula_list
+from .api import (both_modes, build, builds_both, cheaper_mode, compile_built, cost_estimates, formula_list,
+                  formula_text)
 from .examples import fan_family
 from .ops import CATEGORIES
 from .printing import body_lines, listing, plural, return_expression
@@ -214,6 +216,8 @@ def compare(f, wrt=None, backend="numba", samples=10_000, measure=True):
     points with ``backend`` (numba compiles both programs first); a large
     Jacobian is timed on fewer points, so that one batch holds about 16 MB.
     """
+    if isinstance(samples, bool) or not isinstance(samples, numbers.Integral) or samples < 1:
+        raise ValueError(f"compare: samples must be a whole number of points, 1 or more, not {samples!r}")
     formulas = formula_list(f, "compare")
     # The structural nonzeros alone (sparse=True): the zeros cost neither mode any work, and
     # built dense a banded 3,000 x 3,002 Jacobian took 18 s and 3.6 GB for both modes (0.5 s
@@ -328,13 +332,21 @@ def plot_scaling(rows, ax=None):
     'inputs n'
     """
     import matplotlib.pyplot as plt
+    if isinstance(rows, Mapping) or not isinstance(rows, Iterable):
+        raise TypeError(f"plot_scaling takes the list of rows scaling_study returns, not {type(rows).__name__}")
+    rows = list(rows)
     if not rows:
         raise ValueError("plot_scaling needs the rows scaling_study returns; got none")
+    for r in rows:
+        if not isinstance(r, Mapping) or not {"n", "m", "forward", "reverse"} <= r.keys():
+            raise TypeError("plot_scaling takes the rows scaling_study returns: dicts with n, m, forward "
+                            f"and reverse; got {formula_text(repr(r), 80)}")
     ns = sorted({r["n"] for r in rows})
     ms = sorted({r["m"] for r in rows})
     grid = np.zeros((len(ms), len(ns)))
     for r in rows:
-        grid[ms.index(r["m"]), ns.index(r["n"])] = math.log2(r["forward"] / r["reverse"])
+        # a program of no operations (a sum passes derivatives on free) counts as one
+        grid[ms.index(r["m"]), ns.index(r["n"])] = math.log2(max(r["forward"], 1) / max(r["reverse"], 1))
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
     limit = max(1.0, np.abs(grid).max())

@@ -142,6 +142,20 @@ def test_scaling_study_arguments_are_checked():
         sd.scaling_study(ns=(1,), ms=())
     with pytest.raises(ValueError, match="plot_scaling needs the rows"):
         sd.plot_scaling([])
+    # what is not scaling_study's rows: a clear error, not "'int' object is not iterable"
+    for bad in (3, {"n": 1}):
+        with pytest.raises(TypeError, match="plot_scaling takes the list of rows scaling_study returns"):
+            sd.plot_scaling(bad)
+    with pytest.raises(TypeError, match=r"dicts with n, m, forward and reverse; got \{'n': 1\}"):
+        sd.plot_scaling([{"n": 1}])
+    # programs of no operations (sums pass derivatives on free) were log2(0 / 0): a division by zero
+    rows = sd.scaling_study(ns=(1, 2), ms=(1, 2), family=lambda n, m: [f"x1 + x{n}"] * m)
+    assert {(r["forward"], r["reverse"]) for r in rows} == {(0, 0)}
+    assert sd.plot_scaling(rows).images[0].get_array().tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    # compare's samples: a count of points (0 and -1 were taken as 1, 1.5 failed inside numpy)
+    for bad in (0, -1, 1.5, "10", True):
+        with pytest.raises(ValueError, match="compare: samples must be a whole number of points, 1 or more"):
+            sd.compare("x*y", samples=bad)
 
 
 def test_auto_mode_uses_the_same_cost_model():
