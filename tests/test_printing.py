@@ -133,7 +133,7 @@ def _names_a_module_relies_on(source):
 
 def test_every_name_generated_modules_rely_on_is_reserved_for_inputs():
     from symdiff import cuda_backend, numba_backend
-    from symdiff.api import KINDS, SEVERAL_FORMULAS, build
+    from symdiff.api import KINDS, SEVERAL_FORMULAS, SPARSE_KINDS, build
     from symdiff.lower import RESERVED_IDENTIFIERS
     sources = []
     for kind in KINDS:
@@ -146,7 +146,7 @@ def test_every_name_generated_modules_rely_on_is_reserved_for_inputs():
         sources.append(numba_backend.module_source(program, limit=0))              # tape, standalone
         sources.append(numba_backend.module_source(program, standalone=False, limit=0))
         sources.append(cuda_backend.module_source(program))
-        if kind in ("jacobian", "hessian"):
+        if kind in SPARSE_KINDS:
             sparse = build(kind, formulas, ["x", "y"], "reverse", sparse=True)
             sources.append(numba_backend.module_source(sparse.program, sparsity=sparse.sparsity))
             sources.append(cuda_backend.module_source(sparse.program, sparsity=sparse.sparsity))
