@@ -1091,9 +1091,9 @@ def _argument_array(name, value):
     array = _real_array(value)
     if array is None:
         big = isinstance(value, numbers.Integral) and not isinstance(value, bool) and abs(value) > _LARGEST_FLOAT
-        hint = f" (an integer of {len(str(abs(value)))} digits, past the largest float64, 1.8e308)" if big else ""
-        raise TypeError(f"argument {name!r} must be a real number (a float64) or an array "
-                        f"of them, got {formula_text(repr(value) if not big else str(value)[:20] + '...', 80)}{hint}")
+        got = formula_text(repr(value), 80) if not big else (
+            f"{str(value)[:20]}... (an integer of {len(str(abs(value)))} digits, past the largest float64, 1.8e308)")
+        raise TypeError(f"argument {name!r} must be a real number (a float64) or an array of them, got {got}")
     return array
 
 

@@ -90,7 +90,8 @@ class GradCheck:
                                  "(README: Kinks), which finite differences cannot check")
         undefined = [name for name, n in zip(self.wrt, self.numeric) if not np.isfinite(n)]
         if undefined:
-            lines.append(f"the central difference is not finite for {listing(['d/d' + u for u in undefined])}: f is not "
+            partials = listing("d/d" + name for name in undefined)
+            lines.append(f"the central difference is not finite for {partials}: f is not "
                          "finite a step away from the point (an edge of its domain or a singularity), "
                          "so the derivative cannot be checked there")
         return "\n".join(lines)

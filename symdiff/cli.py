@@ -521,8 +521,8 @@ def build_parser():
     p.add_argument("--kind", default="grad", choices=api.KINDS,
                    help="what to generate; a jacobian, value_and_jacobian, jvp or vjp takes formulas separated by ';'")
     p.add_argument("--sparse", action="store_true",
-                   help="jacobian, value_and_jacobian or hessian: only the structural nonzeros (their pattern is in the program's "
-                        "output labels)")
+                   help="jacobian, value_and_jacobian or hessian: only the structural nonzeros (their pattern "
+                        "is in the program's output labels)")
     p.set_defaults(run=cmd_source)
 
     p = command("export", "write a standalone numba module (imports only numpy and numba; "
@@ -535,7 +535,8 @@ def build_parser():
     p.add_argument("--kind", default="grad", choices=api.KINDS,
                    help="what to export; a jacobian, value_and_jacobian, jvp or vjp takes formulas separated by ';'")
     p.add_argument("--sparse", action="store_true",
-                   help="jacobian, value_and_jacobian or hessian: export only the structural nonzeros, and their pattern")
+                   help="jacobian, value_and_jacobian or hessian: export only the structural nonzeros, "
+                        "and their pattern")
     p.set_defaults(run=cmd_export)
 
     p = command("compare", "forward vs reverse mode: operations, sweeps, memory, time, recommendation")
