@@ -292,8 +292,9 @@ def _unexpected(char):
     if char in _LOOKALIKES:
         return f"unexpected character {char!r}: type {_LOOKALIKES[char]!r}"
     if char == ";":
-        return ("unexpected character ';': this takes one formula (several, separated by ';', are for "
-                "jacobian and compare on the command line, and for source and export with --kind jacobian)")
+        return ("unexpected character ';': this takes one formula (several are a list in Python, as in "
+                "sd.jacobian(['x*y', 'y']), and separated by ';' on the command line for jacobian, compare, "
+                "and source and export with --kind jacobian, value_and_jacobian, jvp or vjp)")
     if char.isalpha():
         return f"unexpected character {char!r}: names use ASCII letters, digits and '_' (alpha, not \u03b1)"
     return f"unexpected character {char!r}"

@@ -87,8 +87,9 @@ def test_an_integer_too_long_for_int_is_a_float():
     ("x % 2", 3, "unexpected character '%': type 'mod(x, y)'"),
     # a byte Python could not decode, as it reads a non-UTF-8 pipe (surrogateescape)
     (b"x + \xe9".decode("utf-8", "surrogateescape"), 5, "unexpected byte 0xe9: the text is not UTF-8"),
-    ("x; y", 2, "this takes one formula (several, separated by ';', are for jacobian and compare on the "
-                "command line, and for source and export with --kind jacobian)"),
+    ("x; y", 2, "this takes one formula (several are a list in Python, as in sd.jacobian(['x*y', 'y']), "
+                "and separated by ';' on the command line for jacobian, compare, and source and export with "
+                "--kind jacobian, value_and_jacobian, jvp or vjp)"),
     # other tools' names and typos get a suggestion; a name like no function gets none
     ("1 + ln(x)", 5, "unknown function 'ln'; did you mean log?"),
     ("arctan(x)", 1, "unknown function 'arctan'; did you mean atan?"),
@@ -108,6 +109,15 @@ def test_errors_carry_position_and_caret(text, position, words):
     lines = str(err).splitlines()
     assert lines[-1].index("^") - 2 == position - 1
     assert lines[-2] == "  " + text
+
+
+def test_the_semicolon_message_names_every_kind_that_takes_several_formulas():
+    # the parser cannot import the api (it is below it), so the list is written out there
+    from symdiff.api import SEVERAL_FORMULAS
+    with pytest.raises(sd.ParseError) as info:
+        sd.parse("x; y")
+    kinds = str(info.value).split("--kind ")[1].split(")")[0]
+    assert sorted(kinds.replace(" or ", ", ").split(", ")) == sorted(SEVERAL_FORMULAS)
 
 
 def test_error_caret_on_the_right_line_of_multiline_text():
