@@ -412,6 +412,13 @@ def _check_backend(backend):
         raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
 
 
+def check_flag(value, name):
+    """Refuse a switch that is not True or False: sparse="no" is a non-empty string, which
+    Python takes as true (a sparse result, silently)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, not {value!r}")
+
+
 def _check_mode(mode):
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, not {mode!r}")
@@ -1053,6 +1060,8 @@ def _compiled_again(built, backend, parallel):
 
 def _entry(kind, formulas, wrt, mode, backend, parallel, sparse=False, checkpoint=None):
     _check_backend(backend)          # before building, which can take a while
+    check_flag(parallel, "parallel")
+    check_flag(sparse, "sparse")
     with _gc_paused():
         built = build(kind, formulas, wrt, mode, sparse=sparse, checkpoint=checkpoint)
         return compile_built(built, backend, parallel)

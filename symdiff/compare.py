@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .api import (both_modes, build, builds_both, cheaper_mode, compile_built, cost_estimates, formula_list,
-                  formula_text)
+from .api import (both_modes, build, builds_both, check_flag, cheaper_mode, compile_built, cost_estimates,
+                  formula_list, formula_text)
 from .examples import fan_family
 from .ops import CATEGORIES
 from .printing import body_lines, listing, plural, return_expression
@@ -218,6 +218,7 @@ def compare(f, wrt=None, backend="numba", samples=10_000, measure=True):
     """
     if isinstance(samples, bool) or not isinstance(samples, numbers.Integral) or samples < 1:
         raise ValueError(f"compare: samples must be a whole number of points, 1 or more, not {samples!r}")
+    check_flag(measure, "compare: measure")
     formulas = formula_list(f, "compare")
     # The structural nonzeros alone (sparse=True): the zeros cost neither mode any work, and
     # built dense a banded 3,000 x 3,002 Jacobian took 18 s and 3.6 GB for both modes (0.5 s

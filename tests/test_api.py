@@ -332,6 +332,13 @@ def test_build_errors():
         sd.jacobian(["t", sympy.Piecewise((t, t > 0), (0, True))], backend="python")
     with pytest.raises(TypeError, match="must be a str or a SymPy expression"):
         sd.grad(3j, backend="python")
+    # a switch is True or False: sparse="no" is a non-empty string, which Python takes as
+    # true, and gave a sparse matrix
+    for entry, switch in ((sd.hessian, "sparse"), (sd.jacobian, "sparse"), (sd.grad, "parallel"), (sd.jvp, "parallel")):
+        for bad in ("no", None, 1):
+            with pytest.raises(TypeError, match=f"^{switch} must be True or False, not {bad!r}$"):
+                entry("x*y", backend="python", **{switch: bad})
+    assert sd.hessian("x*y", backend="python", sparse=np.True_)(x=1, y=2).nnz == 2
     # where one formula is taken, several are refused with what to do instead
     with pytest.raises(TypeError, match=r"^diff takes one formula, not a list: for several, \[sd.diff"):
         sd.diff(["x*y", "sin(x)"], "x")

@@ -156,6 +156,8 @@ def test_scaling_study_arguments_are_checked():
     for bad in (0, -1, 1.5, "10", True):
         with pytest.raises(ValueError, match="compare: samples must be a whole number of points, 1 or more"):
             sd.compare("x*y", samples=bad)
+    with pytest.raises(TypeError, match="^compare: measure must be True or False, not 'no'"):
+        sd.compare("x*y", measure="no")
 
 
 def test_auto_mode_uses_the_same_cost_model():
