@@ -425,6 +425,8 @@ def cmd_compare(args, out):
 
 def cmd_graph(args, out):
     from .display import show_graph
+    if args.max_nodes < 1:
+        raise UsageError(f"--max-nodes must be 1 or more, not {args.max_nodes}")
     picture = show_graph(args.formula, at=_point(args) if args.at is not None else None,
                          highlight=args.highlight, path=args.output,
                          max_nodes=args.max_nodes)

@@ -12,12 +12,14 @@ the graph out in layers; no system binary is needed.
 
 import itertools
 import math
+import numbers
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import sympy
 
 from .api import formula_node, formula_text, one_formula, point_values
 from .graph import Graph
@@ -206,6 +208,16 @@ def _check_picture_path(path):
         raise FileNotFoundError(f"no such directory: {str(path.parent)!r}")
 
 
+def _highlighted_name(highlight):
+    """The name of the variable to highlight: given as its name or its SymPy symbol."""
+    if highlight is None or isinstance(highlight, str):
+        return highlight
+    if isinstance(highlight, sympy.Symbol):
+        return highlight.name
+    raise TypeError(f"show_graph: highlight takes one variable, its name or SymPy symbol, not "
+                    f"{type(highlight).__name__}: {highlight!r}")
+
+
 def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_nodes=MAX_NODES):
     """Draw the computational graph of ``f``, at the point ``at`` if one is given.
 
@@ -224,7 +236,17 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
     would not be readable.
     """
     one_formula(f, "show_graph", "it draws one; call it once for each")
+    highlight = _highlighted_name(highlight)
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, numbers.Integral) or max_nodes < 1:
+        raise ValueError(f"show_graph: max_nodes must be a whole number of nodes, 1 or more, not {max_nodes!r}")
+    if not (path is None or isinstance(path, (str, os.PathLike)) or hasattr(path, "write")):
+        raise TypeError(f"show_graph: path must be a file name (str or pathlib.Path) or a file opened "
+                        f"for writing, not {type(path).__name__}")
     import matplotlib
+    import matplotlib.axes
+    if ax is not None and not isinstance(ax, matplotlib.axes.Axes):
+        raise TypeError(f"show_graph: ax must be a matplotlib Axes (fig, ax = plt.subplots()), "
+                        f"not {type(ax).__name__}")
     if isinstance(path, (str, os.PathLike)):
         _check_picture_path(path)           # before drawing: a bad name costs nothing
     if path is not None and ax is None:

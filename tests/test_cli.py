@@ -549,6 +549,8 @@ def test_check_a_sample_of_the_partials():
                                              "(seed 0); the others were not checked")
     r = run("check", "x", "--at", "x=1", "--sample", "0")
     assert r.returncode == 2 and r.stderr == "symdiff: error: --sample must be 1 or more, not 0\n"
+    r = run("graph", "x", "-o", "never.svg", "--max-nodes", "0")
+    assert r.returncode == 2 and r.stderr == "symdiff: error: --max-nodes must be 1 or more, not 0\n"
     # a point that is not finite cannot be stepped from: refused, in the command line's words
     r = run("check", "x^2*y", "--at", "x=inf,y=-1e999")
     assert r.returncode == 2

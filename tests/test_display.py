@@ -97,6 +97,18 @@ def test_svg_output_and_errors(tmp_path):
     with pytest.raises(ValueError, match="has 239 nodes, too many to draw readably"):
         sd.show_graph(text, at={f"x{k}": 0.0 for k in range(80)})
     assert len(sd.show_graph(text, at={f"x{k}": 0.0 for k in range(80)}, max_nodes=300).values) == 239
+    # the other arguments, checked before drawing: highlight=Symbol("x") said "x is not a variable
+    # of x*y", max_nodes="5" and ax=3 failed inside (a TypeError of '>', an AttributeError)
+    assert sd.show_graph("x*y", at={"x": 1, "y": 2}, highlight=sympy.Symbol("x")).equation == "∂f/∂x = 2"
+    with pytest.raises(TypeError, match=r"^show_graph: highlight takes one variable, its name or SymPy symbol, not list"):
+        sd.show_graph("x*y", highlight=["x"])
+    for bad in (0, "5", 2.5):
+        with pytest.raises(ValueError, match=f"^show_graph: max_nodes must be a whole number of nodes, 1 or more, not {bad!r}$"):
+            sd.show_graph("x*y", max_nodes=bad)
+    with pytest.raises(TypeError, match=r"^show_graph: ax must be a matplotlib Axes \(fig, ax = plt.subplots\(\)\), not int"):
+        sd.show_graph("x*y", ax=3)
+    with pytest.raises(TypeError, match="^show_graph: path must be a file name"):
+        sd.show_graph("x*y", path=3)
 
 
 def test_pictures_saved_to_files_do_not_pile_up_in_pyplot(tmp_path):
