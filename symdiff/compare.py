@@ -314,7 +314,11 @@ def scaling_study(ns=(1, 2, 4, 8, 16, 32), ms=(1, 2, 4, 8, 16, 32), family=fan_f
     rows = []
     for m in ms:
         for n in ns:
-            fs = family(n, m)
+            fs = formula_list(family(n, m), f"scaling_study: family({n}, {m})")
+            if len(fs) != m:
+                # the row would be labelled with m outputs it does not have
+                raise ValueError(f"scaling_study: family({n}, {m}) gave {plural(len(fs), 'formula')}; it must "
+                                 f"give m = {m}, one for each output")
             wrt = [f"x{k}" for k in range(1, n + 1)]
             ops = {mode: build("jacobian", fs, wrt, mode).program.operation_count
                    for mode in ("forward", "reverse")}

@@ -8,6 +8,7 @@ file (``__pycache__``); later processes load it instead of recompiling.
 """
 
 import keyword
+import os
 import sys
 from pathlib import Path
 
@@ -48,6 +49,8 @@ def export(fn, path, backend=None):
     >>> g = sd.grad("(a + b) * (b + 1)", wrt=["a", "b"], backend="python")
     >>> path = sd.export(g, "/tmp/colah_grad.py")   # then: import colah_grad; colah_grad.grad_array(2, 1)
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"export: path must be a file name (str or pathlib.Path), not {type(path).__name__}")
     path = Path(path)
     if path.suffix != ".py":
         raise ValueError(f"export writes a Python module: {str(path)!r} should end in .py")

@@ -152,6 +152,12 @@ def test_scaling_study_arguments_are_checked():
     rows = sd.scaling_study(ns=(1, 2), ms=(1, 2), family=lambda n, m: [f"x1 + x{n}"] * m)
     assert {(r["forward"], r["reverse"]) for r in rows} == {(0, 0)}
     assert sd.plot_scaling(rows).images[0].get_array().tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    # a family gives m formulas: 3 failed inside ("'int' object is not iterable"), and a list of
+    # another length was labelled with m outputs it did not have
+    with pytest.raises(ValueError, match=r"^scaling_study: family\(1, 2\) gave 1 formula; it must give m = 2"):
+        sd.scaling_study(ns=(1,), ms=(2,), family=lambda n, m: 3)
+    with pytest.raises(ValueError, match=r"^scaling_study: family\(2, 1\) gave 3 formulas; it must give m = 1"):
+        sd.scaling_study(ns=(2,), ms=(1,), family=lambda n, m: ["x1", "x2", "x1*x2"])
     # compare's samples: a count of points (0 and -1 were taken as 1, 1.5 failed inside numpy)
     for bad in (0, -1, 1.5, "10", True):
         with pytest.raises(ValueError, match="compare: samples must be a whole number of points, 1 or more"):

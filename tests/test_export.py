@@ -105,6 +105,8 @@ def test_export_errors(tmp_path):
     g = sd.grad("x^2", backend="python")
     with pytest.raises(ValueError, match="should end in .py"):
         sd.export(g, tmp_path / "grad.txt")
+    with pytest.raises(TypeError, match=r"^export: path must be a file name \(str or pathlib.Path\), not int"):
+        sd.export(g, 3)
     with pytest.raises(ValueError, match=r"'my-grad' must be a Python identifier \(letters, digits and '_'"):
         sd.export(g, tmp_path / "my-grad.py")
     with pytest.raises(ValueError, match="'class' is a Python keyword"):
