@@ -74,6 +74,10 @@ KINKS = [
     ("sqrt(x)", {"x": 0.0}, [math.inf]),
     ("mod(x, 2)", {"x": 4.0}, [1.0]),          # at a jump: 1, the formula as written
     ("mod(x, y)", {"x": 4.0, "y": 2.0}, [1.0, -2.0]),
+    # the tip of the cone: x/hypot(x, y) is 0/0, as JAX's norm gives (no subgradient is
+    # picked, unlike abs, whose hypot(x, 0) this is not)
+    ("hypot(x, y)", {"x": 0.0, "y": 0.0}, [math.nan, math.nan]),
+    ("hypot(x, y)", {"x": 0.0, "y": -2.0}, [0.0, -1.0]),
 ]
 
 
