@@ -309,6 +309,12 @@ def _reduce(code, output, binary, neg):
         output[-1] = binary[code](output[-1], b)
 
 
+# what a call with another count of arguments means elsewhere (SymPy's log(x, b) is to base b)
+_OTHER_ARITIES = {("log", 2): "; for the logarithm of x to base b write log(x)/log(b)",
+                  ("sqrt", 2): "; for the n-th root of x write x^(1/n) (or cbrt(x))",
+                  ("exp", 2): "; for b to the power x write b^x"}
+
+
 def _arity_text(name):
     n = LANGUAGE_FUNCTIONS[name][1]
     return "one or more arguments" if n == 0 else f"{n} argument{'s' if n > 1 else ''}"
@@ -317,7 +323,8 @@ def _arity_text(name):
 def _apply_call(graph, output, call, fail):
     node = _call_node(graph, call.name, output[-call.nargs:]) if call.nargs else None
     if node is None:
-        fail(f"{call.name}() takes {_arity_text(call.name)}, got {call.nargs}", call.position)
+        hint = _OTHER_ARITIES.get((call.name, call.nargs), "")
+        fail(f"{call.name}() takes {_arity_text(call.name)}, got {call.nargs}{hint}", call.position)
     del output[-call.nargs:]
     output.append(node)
 

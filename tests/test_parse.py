@@ -64,6 +64,8 @@ def test_an_integer_too_long_for_int_is_a_float():
     ("sin + 1", 1, "'sin' is a function"),
     ("2x", 2, "use '*' to multiply"),
     ("atan2(x)", 1, "atan2() takes 2 arguments, got 1"),
+    ("1 + log(x, 2)", 5, "log() takes 1 argument, got 2; for the logarithm of x to base b write log(x)/log(b)"),
+    ("sqrt(x, 3)", 1, "sqrt() takes 1 argument, got 2; for the n-th root of x write x^(1/n) (or cbrt(x))"),
     ("x +", 4, "found the end of the formula"),
     ("(x", 1, "missing ')'"),
     ("sin(x", 1, "missing ')' to close sin("),
