@@ -188,11 +188,14 @@ def point_values(at, names, where, unmentioned=()):
                         f"not a {type(at).__name__}")
     variables = _variables_text(names, unmentioned, "--wrt" if where.startswith("--") else "wrt")
     missing = [name for name in names if name not in at]
-    if missing:
-        raise TypeError(f"{where} needs a value for {printing.listing(map(repr, missing))} ({variables})"
-                        + _euler_hint(missing))
     known = set(names)
     unknown = [name for name in at if name not in known]
+    if missing:
+        # a name given in place of a missing one is most often a typo of it: X for x
+        typo = (f"; it gives {printing.listing(map(repr, unknown))}, which "
+                f"{'is not a variable' if len(unknown) == 1 else 'are not variables'}") if unknown else ""
+        raise TypeError(f"{where} needs a value for {printing.listing(map(repr, missing))} ({variables})"
+                        + typo + _euler_hint(missing))
     if unknown:
         raise TypeError(f"{where} gives {printing.listing(map(repr, unknown))}, which "
                         f"{'is not a variable' if len(unknown) == 1 else 'are not variables'} "

@@ -91,8 +91,9 @@ def _constant(text, item):
     try:
         return float(parse(text).evalf())       # TypeError: free symbols, or not a real number (1/0)
     except (ParseError, TypeError, ValueError, RecursionError):
+        hint = "; separate the pairs with ',': x=1,y=2" if ";" in text else ""
         raise UsageError(f"--at: {text!r} is not a number or a constant expression such as pi/4 "
-                         f"(in {item!r})") from None
+                         f"(in {item!r}){hint}") from None
 
 
 def _wrt(text):

@@ -244,6 +244,12 @@ def test_bad_point_and_missing_values_are_short_errors():
         r = run(command, "a*b", "--at", "a=1,b=2,c=3", *(["-o", "/dev/null"] if command == "graph" else []))
         assert r.returncode == 2 and r.stderr.strip() == ("symdiff: error: --at gives 'c', which is not a "
                                                           "variable of the formula (the formula's variables: a, b)")
+    # a name given in place of a missing one is named too: it is most often a typo of it
+    r = run("grad", "a*b", "--at", "A=1,b=2")
+    assert r.returncode == 2 and r.stderr.strip() == ("symdiff: error: --at needs a value for 'a' (the formula's "
+                                                      "variables: a, b); it gives 'A', which is not a variable")
+    r = run("grad", "a*b", "--at", "a=1;b=2")
+    assert r.returncode == 2 and r.stderr.strip().endswith("(in 'a=1;b=2'); separate the pairs with ',': x=1,y=2")
     r = run("grad", "a*b", "--at", "a=1,b=2, a=3")     # not silently the last one
     assert r.returncode == 2 and r.stderr.strip() == "symdiff: error: --at gives a twice"
     r = run("grad", "2", "--at", "x=1")
