@@ -1295,7 +1295,8 @@ def diff(f, *wrt):
     """Symbolic derivative of ``f`` as a SymPy expression: ``diff(f, x)`` is df/dx.
 
     As in SymPy, several variables differentiate in turn (``diff(f, x, y)`` is
-    d2f/dydx) and a count repeats the variable before it (``diff(f, x, 2)``).
+    d2f/dydx) and a count repeats the variable before it (``diff(f, x, 2)``, or
+    ``diff(f, (x, 2))``).
     Built by reverse sweeps on symdiff's shared graph (not ``sympy.diff``).
 
     >>> diff("x^2 + 2*x*y + y^2", "x")
@@ -1348,7 +1349,17 @@ def _diff_variables(wrt):
     variables = []
     counted = True          # the item before was a count (or there was none)
     for item in wrt:
-        if isinstance(item, (str, sympy.Symbol)):
+        if (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], (str, sympy.Symbol))
+                and isinstance(item[1], numbers.Integral) and not isinstance(item[1], bool)):
+            # SymPy's other spelling of a count: diff(f, (x, 2)) is diff(f, x, 2)
+            variables.extend(_diff_variables(item))
+            counted = True
+        elif isinstance(item, str) and len(item.replace(",", " ").split()) > 1:
+            # not grad's wrt: a list of names in one string takes the derivative by each in turn
+            names = ", ".join(map(repr, item.replace(",", " ").split()))
+            raise ValueError(f"diff: {item!r} is not a variable name; to differentiate by each in turn "
+                             f"write diff(f, {names})")
+        elif isinstance(item, (str, sympy.Symbol)):
             variables.append(item)
             counted = False
         elif isinstance(item, numbers.Integral) and not isinstance(item, bool):
@@ -1360,6 +1371,7 @@ def _diff_variables(wrt):
             variables[-1:] = [variables[-1]] * int(item)
         else:
             raise TypeError(f"diff takes variables as separate arguments (names or SymPy symbols, each "
-                            f"optionally followed by a count): diff(f, 'x', 'y'), not a {type(item).__name__}; "
-                            "for all first derivatives use grad")
+                            f"optionally followed by a count): diff(f, 'x', 'y') or diff(f, 'x', 2) (or "
+                            f"SymPy's diff(f, ('x', 2))), not a {type(item).__name__}; for all first "
+                            "derivatives use grad")
     return variables

@@ -399,6 +399,17 @@ def test_diff_takes_variables_and_counts_as_sympy_does():
         sd.diff("x^2", "x", -1)
     with pytest.raises(TypeError, match=r"diff needs a variable: this formula has 2 \(x, y\)"):
         sd.diff("x*y")
+    # SymPy's other spelling of a count, a (variable, count) pair, against sympy.diff
+    assert sympy.simplify(sd.diff(f, (x, 3), ("y", 2)) - sympy.diff(f, (x, 3), (y, 2))) == 0
+    assert sd.diff("x^3*y", ("x", 2), "y") == 6 * x
+    with pytest.raises(TypeError, match="a count repeats the variable before it"):
+        sd.diff("x^2", ("x", 2), 2)
+    # one string of names is grad's wrt, not diff's: the message says how diff takes them
+    # (it said to separate them with commas, which diff does not take either)
+    for bad in ("x,y", "x y"):
+        with pytest.raises(ValueError, match=f"^diff: '{bad}' is not a variable name; to differentiate by each "
+                                             "in turn write diff\\(f, 'x', 'y'\\)$"):
+            sd.diff("x*y", bad)
 
 
 def test_diff_each_is_diff_for_every_variable_from_one_graph():
