@@ -199,6 +199,24 @@ def test_a_sample_matches_sympy_diff(text, point):
         assert got[k] == pytest.approx(want.real, rel=1e-8, abs=1e-8), (text, point, sym)
 
 
+@settings(max_examples=max(5, settings.default.max_examples // 20))     # SymPy is slow
+@given(formulas(smooth_only=True), POINTS, st.sampled_from("xyz"), st.sampled_from("xyz"))
+@example("exp(-(x ^ 2))", {"x": 0.75, "y": 0.0, "z": 0.0}, "x", "x")
+@example("(x / (x + y))", {"x": 0.5, "y": -1.5, "z": 0.0}, "x", "y")
+def test_second_derivatives_by_sd_diff_are_the_hessians_entries(text, point, a, b):
+    # sd.diff rebuilds the first derivative through SymPy before the second sweep (settled);
+    # the Hessian, forward over reverse on the graph, never goes through SymPy
+    fn = sd.hessian(text, wrt=["x", "y", "z"], mode="reverse", backend="python")
+    hessian = fn(**point)
+    i, j = "xyz".index(a), "xyz".index(b)
+    assume(np.all(np.isfinite(hessian)) and abs(hessian[i, j]) < 1e8)
+    d = _elementary(sd.diff(text, a, b))
+    subs = {s: sympy.Float(point[s.name], 30) for s in d.free_symbols}
+    want = complex(d.xreplace(subs).evalf(30))
+    assume(abs(want.imag) < 1e-12)        # SymPy's principal branch, e.g. a negative base
+    assert hessian[i, j] == pytest.approx(want.real, rel=1e-7, abs=1e-7), (text, point, a, b)
+
+
 # numbers SymPy's evaluation could spend hours on (writing out 9^(9^9), digamma(10^5) as a
 # fraction) or raise on (Max of (1/3)^5000, mod by 0, acosh(1/2) compared)
 HUGE_LEAVES = st.sampled_from(["x", "y", "9^9^9", "(-9)^9^9", "10^400", "(1/3)^5000", "2^70", "1/7^400",
@@ -226,15 +244,17 @@ def _high_power_of_a_variable(text):
 @example("floor((tan(1000) ^ abs(1000)))")       # an exact integer part of ~1e167: SymPy's simplify (hours)
 def test_derivatives_over_huge_constants_are_sympy_or_a_clear_error_quickly(text):
     assume(not _high_power_of_a_variable(text))
-    with within_seconds(30, f"sd.diff({text!r} * x)"):     # each took well under a second when written
-        try:
-            d = sd.diff(f"{text} * x", "x")
-            str(d)                             # printing asks SymPy questions too
-            sympy.latex(d)                     # (as the notebook view does)
-        except ValueError as err:
-            assert "SymPy" in str(err) and len(str(err)) < 400, (text, str(err))
-        else:
-            assert isinstance(d, sympy.Expr), text
+    # the second derivative goes through SymPy's expand between its sweeps (api.settled)
+    for order in (1, 2):
+        with within_seconds(30, f"sd.diff({text!r} * x, 'x', {order})"):   # each well under a second
+            try:
+                d = sd.diff(f"{text} * x", "x", order)
+                str(d)                             # printing asks SymPy questions too
+                sympy.latex(d)                     # (as the notebook view does)
+            except ValueError as err:
+                assert "SymPy" in str(err) and len(str(err)) < 400, (text, str(err))
+            else:
+                assert isinstance(d, sympy.Expr), text
 
 
 TOKENS = list("xyz0123456789.+-*/^(),e ") + ["sin", "max", "pi", "**", "__", "exp(", "atan2("]
