@@ -609,6 +609,11 @@ class _PyGraph:
                 # (SymPy's Heaviside asks for im(arg), and symdiff's symbols are not
                 # declared real, so it could not decide a sign anyway)
                 built[v] = self._sympy_call(v, xs, evaluate=False)
+                if constant[v] and k in ("Max", "Min"):
+                    # an UnevaluatedExpr: asked whether it is comparable (by exp, as the LaTeX
+                    # printer wrote -exp(min((1/3)^5000, -1)) as a fraction), SymPy's evalf of
+                    # Min rebuilt it evaluated, which raised "(1/3)**5000 is not comparable"
+                    built[v] = sympy.UnevaluatedExpr(built[v])
             else:
                 built[v] = self._sympy_call(v, xs)
                 if constant[v] and unreal(v, built[v]):
