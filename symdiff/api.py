@@ -1328,7 +1328,7 @@ def diff(f, *wrt):
         (d,) = adjoints(g, d, [g.symbol(wrt_syms[0])])
         if d is None:
             return sympy.Integer(0)
-    return g.to_sympy([d])[0]
+    return _answer(g, [d], len(variables))[0]
 
 
 #: the sweep from which on a derivative is settled first: two sweeps compound little, and a
@@ -1354,19 +1354,37 @@ def settled(g, d):
     exp(-x^2) took 26 s.  Gathered at each order, 1/x stays one power, and the 30th of
     exp(-x^2) is a sum of 16 terms (0.15 s).  A derivative too large for SymPy, or one
     whose distributed form would be, is differentiated as it is."""
+    e = _gathered(g, d)
+    return d if e is None else g.from_sympy(e)
+
+
+def _gathered(g, d):
+    """The SymPy form of node ``d`` with its products distributed over its sums, or None
+    where ``d`` is out of settled()'s range or SymPy fails on it."""
     if d is None:
-        return d
+        return None
     size, depth = _tree_size_and_depth(g, d, _SETTLE_TREE)
     if not _SETTLE_SMALL <= size <= _SETTLE_TREE or depth > _SETTLE_DEPTH:
-        return d
+        return None
     try:
         e = g.to_sympy([d])[0]
         if _distributed_terms(e, _SETTLE_TERMS) < _SETTLE_TERMS:
             e = sympy.expand(e, mul=True, multinomial=False, power_exp=False, power_base=False,
                              log=False, deep=True)
-        return g.from_sympy(e)
+        return e
     except (ValueError, TypeError, ArithmeticError, AttributeError, RecursionError):
-        return d            # no SymPy form (see to_sympy), or SymPy failed: as it is
+        return None         # no SymPy form (see to_sympy), or SymPy failed: as it is
+
+
+def _answer(g, ds, sweeps):
+    """The SymPy forms of derivative nodes ``ds`` after ``sweeps`` sweeps: gathered as
+    between sweeps where those were (the 6th derivative of exp(-x^2) reads as a polynomial
+    times exp(-x^2), not as the last sweep's nested products), else in one walk."""
+    if sweeps <= _SETTLE_FROM:
+        return g.to_sympy(ds)
+    gathered = [_gathered(g, d) for d in ds]
+    rest = g.to_sympy([d for d, e in zip(ds, gathered) if e is None])[::-1]
+    return [rest.pop() if e is None else e for e in gathered]
 
 
 def _tree_size_and_depth(g, d, limit):
@@ -1436,7 +1454,7 @@ def diff_each(f, names, order=1):
         if k >= _SETTLE_FROM:
             derivatives = [settled(g, d) for d in derivatives]
         derivatives = [None if d is None else adjoints(g, d, [x])[0] for d, x in zip(derivatives, nodes)]
-    return g.to_sympy(derivatives)     # one walk for all: each alone walks the graph below it
+    return _answer(g, derivatives, order)     # one walk for all: each alone walks the graph below it
 
 
 def _diff_variables(wrt):
