@@ -36,6 +36,42 @@ static PyObject *s_Number, *s_NumberSymbol, *s_Add, *s_Mul, *s_Pow;
 static PyObject *s_adjoint, *s_tangent, *s_direction;      /* the tags of graph.hints */
 static PyObject *int_zero, *int_one, *int_minus_one, *int_two, *float_two, *float_half, *float_minus_one;
 
+/* ``v`` as a float; an int or Fraction past float64's range is inf of its sign, as IEEE
+   arithmetic makes it (graph.to_float) */
+static PyObject *float_or_inf(PyObject *v)
+{
+    PyObject *f = PyNumber_Float(v);
+    if (f != NULL || !PyErr_ExceptionMatches(PyExc_OverflowError))
+        return f;
+    PyErr_Clear();
+    int positive = PyObject_RichCompareBool(v, int_zero, Py_GT);
+    if (positive < 0)
+        return NULL;
+    return PyFloat_FromDouble(positive ? Py_HUGE_VAL : -Py_HUGE_VAL);
+}
+
+/* ``op(a, b)`` on two constants (graph.fold): a float with an exact number past float64's
+   range (0.5 + 4^520) raised OverflowError; it is worked in floats, where that number is inf */
+static PyObject *fold(binaryfunc op, PyObject *a, PyObject *b)
+{
+    PyObject *r = op(a, b);
+    if (r != NULL || !PyErr_ExceptionMatches(PyExc_OverflowError))
+        return r;
+    PyErr_Clear();
+    PyObject *fa = float_or_inf(a);
+    if (fa == NULL)
+        return NULL;
+    PyObject *fb = float_or_inf(b);
+    if (fb == NULL) {
+        Py_DECREF(fa);
+        return NULL;
+    }
+    r = op(fa, fb);
+    Py_DECREF(fa);
+    Py_DECREF(fb);
+    return r;
+}
+
 /* every 2^16 steps of a loop: 0, or -1 with KeyboardInterrupt (Ctrl-C) or another signal's error */
 #define CHECK_SIGNALS(step) ((((step) & 0xFFFF) == 0) ? PyErr_CheckSignals() : 0)
 
@@ -198,7 +234,7 @@ static PyObject *add_general(Core *self, PyObject *const *xs, Py_ssize_t n)
         if (kind == NULL)
             goto done;
         if (is_kind(kind, s_Number)) {
-            Py_SETREF(constant, PyNumber_Add(constant, PyList_GET_ITEM(self->data, i)));
+            Py_SETREF(constant, fold(PyNumber_Add, constant, PyList_GET_ITEM(self->data, i)));
             if (constant == NULL)
                 goto done;
         }
@@ -330,7 +366,7 @@ static PyObject *core_mul2(Core *self, PyObject *a, PyObject *b)
                         PyObject *c2 = item(self->data, p, NULL);
                         if (c2 == NULL)
                             return NULL;
-                        PyObject *product = PyNumber_Multiply(c, c2);
+                        PyObject *product = fold(PyNumber_Multiply, c, c2);
                         if (product == NULL)
                             return NULL;
                         PyObject *cc = core_number(self, product);
@@ -357,10 +393,10 @@ static PyObject *core_mul2(Core *self, PyObject *a, PyObject *b)
         PyObject *da = item(self->data, a, NULL), *db = item(self->data, b, NULL);
         if (da == NULL || db == NULL)
             return NULL;
-        PyObject *partial = PyNumber_Multiply(int_one, da);
+        PyObject *partial = fold(PyNumber_Multiply, int_one, da);
         if (partial == NULL)
             return NULL;
-        PyObject *product = PyNumber_Multiply(partial, db);
+        PyObject *product = fold(PyNumber_Multiply, partial, db);
         Py_DECREF(partial);
         if (product == NULL)
             return NULL;
@@ -2801,7 +2837,7 @@ PyMODINIT_FUNC PyInit__graphcore(void)
     if (m == NULL)
         return NULL;
     /* graph._CORE_API: the interface this file implements */
-    if (PyModule_AddIntConstant(m, "API", 5) < 0) {
+    if (PyModule_AddIntConstant(m, "API", 6) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -143,6 +143,16 @@ def to_float(value):
         return math.inf if value > 0 else -math.inf
 
 
+def fold(op, a, b):
+    """``op(a, b)`` on two constants (graph data).  A float with an int or Fraction past
+    float64's range (0.5 + 4^520) raised OverflowError; it is worked in floats, where that
+    number is inf, as the generated code has it (the C core does the same)."""
+    try:
+        return op(a, b)
+    except OverflowError:
+        return op(to_float(a), to_float(b))
+
+
 def sympy_number(value):
     if isinstance(value, int):
         return sympy.Integer(value)
@@ -256,7 +266,7 @@ class _PyGraph:
         rest = []
         for x in xs:
             if kind[x] == "Number":
-                const = const + data[x]
+                const = fold(operator.add, const, data[x])
             else:
                 rest.append(x)
         if const != 0:
@@ -297,9 +307,9 @@ class _PyGraph:
                         # c * (c2 * z) -> (c*c2) * z, as the general path below does
                         p, q = args[y]
                         if kind[p] == "Number":
-                            return self.mul(self.number(c * data[p]), q)
+                            return self.mul(self.number(fold(operator.mul, c, data[p])), q)
                         if kind[q] == "Number":
-                            return self.mul(self.number(c * data[q]), p)
+                            return self.mul(self.number(fold(operator.mul, c, data[q])), p)
                     key = (cn, y) if cn < y else (y, cn)
                     node = self._muls.get(key)
                     return node if node is not None else self._new("Mul", key, key, None, self._muls)
@@ -309,7 +319,7 @@ class _PyGraph:
         rest = []
         for x in xs:
             if kind[x] == "Number":
-                const = const * data[x]
+                const = fold(operator.mul, const, data[x])
             else:
                 rest.append(x)
         if const == 0 or not rest:
@@ -321,7 +331,7 @@ class _PyGraph:
                 a, b = args[y]
                 if kind[a] == "Number" or kind[b] == "Number":
                     c2, z = (a, b) if kind[a] == "Number" else (b, a)
-                    return self.mul(self.number(const * data[c2]), z)
+                    return self.mul(self.number(fold(operator.mul, const, data[c2])), z)
         if const != 1:
             rest.append(self.number(const))
         if len(rest) == 1:
@@ -772,7 +782,7 @@ def _check_differentiable(e):
 
 #: the version of the interface between this module and symdiff/_graphcore.c: both say it,
 #: so a C core built from older sources is left out, not called with the wrong arguments
-_CORE_API = 5
+_CORE_API = 6
 
 
 def _graph_class():

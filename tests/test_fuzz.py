@@ -222,9 +222,10 @@ def test_derivatives_gathered_through_sympy_between_sweeps_match_sympy_diff(text
     values = []
     for e in (got, want):
         subs = {s: sympy.Float(point[s.name], 30) for s in e.free_symbols}
-        value = e.xreplace(subs).evalf(30)
-        assume(not value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo))     # at a singular point
-        values.append(complex(value))
+        try:
+            values.append(complex(e.xreplace(subs).evalf(30)))
+        except TypeError:           # at a singular point: zoo, nan, SymPy's DiracDelta(0)
+            assume(False)
     assume(all(np.isfinite(v) and abs(v.imag) < 1e-12 and abs(v) < 1e8 for v in values))
     assert values[0].real == pytest.approx(values[1].real, rel=1e-7, abs=1e-7), (text, point, names)
 

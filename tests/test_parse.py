@@ -51,6 +51,16 @@ def test_integers_stay_exact():
     assert sd.parse("123456789012345678901234567890*x") == 123456789012345678901234567890 * x
 
 
+def test_a_float_with_an_exact_number_past_float64s_range_folds_as_ieee_does():
+    # 0.5 + 4^520 raised OverflowError from inside the parser (Python's float + int); as in
+    # the generated code, 4^520 is inf there (and 0.0 times it nan); exact numbers stay exact
+    assert [sd.parse(t) for t in ("0.+4^520", "0.5*4^520", "0.5 - 4^520")] == [sympy.oo, sympy.oo, -sympy.oo]
+    assert sd.parse("0.0*4^520") is sympy.nan
+    assert sd.parse("(4^520*x)*0.5") == sympy.oo * sympy.Symbol("x")
+    assert sd.parse("2*4^520 - 4^520") == 4 ** 520
+    np.testing.assert_array_equal(sd.grad("x*(0.5 + 4^520) + y", backend="python")(x=1.0, y=1.0), [np.inf, 1.0])
+
+
 def test_an_integer_too_long_for_int_is_a_float():
     # Python's int() refuses over 4,300 digits (a ValueError from deep inside, before);
     # read as IEEE reads it, like 1e99999
