@@ -945,7 +945,8 @@ class CompiledFunction:
 
         A product with a direction (``jvp``, ``vjp``, ``hvp``) takes the direction apart:
         ``h.at(x, v)``, ``x`` the inputs before the direction's, as ``hessp=h.at`` for
-        scipy's Newton-CG.
+        scipy's Newton-CG.  The direction is a vector too, or a mapping keyed by its own
+        names (``x_dot``, ``f0_bar``) or, for jvp and hvp, by the variables (``{"x": 1.0}``).
 
         >>> import symdiff as sd
         >>> g = sd.grad("(a + b) * (b + 1)", wrt=["a", "b"], backend="python")
@@ -957,6 +958,10 @@ class CompiledFunction:
             raise TypeError(f"{self.kind}.at() takes the point and the direction, at(x, v)" if k else
                             f"{self.kind}.at() takes one point; a direction is for jvp, vjp and hvp")
         names = self._names[:len(self._names) - k]
+        if isinstance(direction, Mapping):
+            direction = self._direction_mapping(direction)
+            if not isinstance(point, Mapping):
+                point = dict(zip(names, self._vector("point", point, len(names))))
         if isinstance(point, Mapping):
             if direction is None:
                 return self(**point)
@@ -972,6 +977,22 @@ class CompiledFunction:
         if vector.ndim > 1 or self._scalar is None:
             return self(*vector)
         return self._result(self._scalar(np.ascontiguousarray(vector)), ())
+
+    def _direction_mapping(self, direction):
+        """A direction given as a mapping, keyed by the direction's inputs (``x_dot``) or, for
+        jvp and hvp, by the variables they go with (``x``: {"x": 1, "y": 0} had given x twice,
+        "got multiple values for keyword argument 'x'"), keyed by the direction's inputs."""
+        own = self._names[len(self._names) - self._directions:]
+        if set(direction) <= set(own):
+            return dict(direction)
+        variables = [s.name for s in self.wrt] if self.kind in ("jvp", "hvp") else []
+        if set(direction) <= set(variables):
+            return {own[variables.index(name)]: value for name, value in direction.items()}
+        unknown = [name for name in direction if name not in own and name not in variables]
+        also = f" or by the variables {printing.listing(variables)}" if variables else ""
+        raise TypeError(f"{self.kind}.at() takes the direction keyed by {printing.listing(own)}{also}"
+                        + (f", not by {printing.listing(map(repr, unknown))}" if unknown else
+                           ": one or the other, not both"))
 
     def _vector(self, what, value, n):
         """``value`` as an array whose axis 0 runs over ``n`` inputs, or an error saying so."""

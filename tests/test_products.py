@@ -123,6 +123,25 @@ def test_direction_names_and_errors():
     with pytest.raises(ValueError, match=r"takes as the direction .* vector of the 2 inputs in call order "
                                          r"\(x_dot, y_dot\), got shape \(3,\)"):
         Hv.at([1.0, 2.0], [1.0, 0.0, 0.0])
+    # a direction as a mapping: by the direction's names or, for jvp and hvp, by the variables'
+    # ({"x": 1, "y": 0} gave x twice: "got multiple values for keyword argument 'x'");
+    # hand-worked, H of x^2 y at (1, 2) is [[4, 2], [2, 0]]
+    for direction in ({"x_dot": 1.0, "y_dot": 0.0}, {"x": 1.0, "y": 0.0}):
+        assert Hv.at([1.0, 2.0], direction).tolist() == [4.0, 2.0]
+        assert Hv.at({"x": 1.0, "y": 2.0}, direction).tolist() == [4.0, 2.0]
+    with pytest.raises(TypeError, match=r"^hvp.at\(\) takes the direction keyed by x_dot, y_dot or by the "
+                                         r"variables x, y, not by 'q'$"):
+        Hv.at([1.0, 2.0], {"x": 1.0, "q": 0.0})
+    with pytest.raises(TypeError, match="one or the other, not both"):
+        Hv.at([1.0, 2.0], {"x_dot": 1.0, "y": 0.0})
+    uJ = sd.vjp(["x*y", "sin(x)"], wrt=["x", "y"], backend="python")      # weights go with outputs
+    assert uJ.at([0.0, 2.0], {"f0_bar": 1.0, "f1_bar": 0.0}).tolist() == [2.0, 0.0]
+    with pytest.raises(TypeError, match=r"^vjp.at\(\) takes the direction keyed by f0_bar, f1_bar, not by 'x', 'y'$"):
+        uJ.at([0.0, 2.0], {"x": 1.0, "y": 0.0})
+    # in x*x_dot, x_dot is a parameter and the direction x_dot_
+    with pytest.raises(TypeError, match="keyed by x_dot_ or by the variables x, not by 'x_dot'"):
+        fn.at({"x": 2.0, "x_dot": 3.0}, {"x_dot": 1.0})
+    assert fn.at({"x": 2.0, "x_dot": 3.0}, {"x": 1.0}).tolist() == [3.0]
 
 
 def test_cli_source_and_export_take_the_products(tmp_path):
