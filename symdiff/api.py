@@ -190,16 +190,14 @@ def point_values(at, names, where, unmentioned=()):
     missing = [name for name in names if name not in at]
     known = set(names)
     unknown = [name for name in at if name not in known]
+    strangers = (f"{printing.listing(map(repr, unknown))}, which "
+                 f"{'is not a variable' if len(unknown) == 1 else 'are not variables'}")
     if missing:
         # a name given in place of a missing one is most often a typo of it: X for x
-        typo = (f"; it gives {printing.listing(map(repr, unknown))}, which "
-                f"{'is not a variable' if len(unknown) == 1 else 'are not variables'}") if unknown else ""
         raise TypeError(f"{where} needs a value for {printing.listing(map(repr, missing))} ({variables})"
-                        + typo + _euler_hint(missing))
+                        + (f"; it gives {strangers}" if unknown else "") + _euler_hint(missing))
     if unknown:
-        raise TypeError(f"{where} gives {printing.listing(map(repr, unknown))}, which "
-                        f"{'is not a variable' if len(unknown) == 1 else 'are not variables'} "
-                        f"of the formula ({variables})")
+        raise TypeError(f"{where} gives {strangers} of the formula ({variables})")
     values = []
     for name in names:
         value = at[name]
