@@ -1356,11 +1356,11 @@ _SETTLE_FROM = 2
 #: settled() rebuilds a derivative through SymPy up to this size written out as a tree, this
 #: depth (SymPy's algorithms recurse) and this many terms with its products distributed
 _SETTLE_TREE = 2_000
+_SETTLE_DEPTH = 100
+_SETTLE_TERMS = 8_000
 #: and from this size: a smaller one has little to gather, and a round trip through SymPy
 #: costs about a millisecond
 _SETTLE_SMALL = 64
-_SETTLE_DEPTH = 100
-_SETTLE_TERMS = 8_000
 
 
 def settled(g, d):
@@ -1371,8 +1371,9 @@ def settled(g, d):
     over a sweep's result compounds: the 16th derivative of 1/x was 24,864 nodes, 10^9 as
     a tree, and the 20th took 26 s to become SymPy's 2432902008176640000/x**21; the 24th of
     exp(-x^2) took 26 s.  Gathered at each order, 1/x stays one power, and the 30th of
-    exp(-x^2) is a sum of 16 terms (0.15 s).  A derivative too large for SymPy, or one
-    whose distributed form would be, is differentiated as it is."""
+    exp(-x^2) is a sum of 16 terms (0.15 s).  A derivative out of range (see the
+    _SETTLE_ limits: too small to gain, too large for SymPy, or too many terms once
+    distributed) is differentiated as it is."""
     e = _gathered(g, d)
     return d if e is None else g.from_sympy(e)
 
@@ -1452,10 +1453,6 @@ def _distributed_terms(e, cap):
         else:
             count[node] = 1
     return count[e]
-    try:
-        return g.from_sympy(g.to_sympy([d])[0])
-    except ValueError:          # no SymPy form (see to_sympy): differentiated as it is
-        return d
 
 
 def diff_each(f, names, order=1):
