@@ -100,12 +100,15 @@ def test_svg_output_and_errors(tmp_path):
     # the other arguments, checked before drawing: highlight=Symbol("x") said "x is not a variable
     # of x*y", max_nodes="5" and ax=3 failed inside (a TypeError of '>', an AttributeError)
     assert sd.show_graph("x*y", at={"x": 1, "y": 2}, highlight=sympy.Symbol("x")).equation == "∂f/∂x = 2"
-    with pytest.raises(TypeError, match=r"^show_graph: highlight takes one variable, its name or SymPy symbol, not list"):
+    with pytest.raises(TypeError, match=r"^show_graph: highlight takes one variable, its name or SymPy "
+                                        r"symbol, not list"):
         sd.show_graph("x*y", highlight=["x"])
     for bad in (0, "5", 2.5):
-        with pytest.raises(ValueError, match=f"^show_graph: max_nodes must be a whole number of nodes, 1 or more, not {bad!r}$"):
+        with pytest.raises(ValueError, match=f"^show_graph: max_nodes must be a whole number of nodes, 1 or "
+                                             f"more, not {bad!r}$"):
             sd.show_graph("x*y", max_nodes=bad)
-    with pytest.raises(TypeError, match=r"^show_graph: ax must be a matplotlib Axes \(fig, ax = plt.subplots\(\)\), not int"):
+    with pytest.raises(TypeError, match=r"^show_graph: ax must be a matplotlib Axes "
+                                        r"\(fig, ax = plt.subplots\(\)\), not int"):
         sd.show_graph("x*y", ax=3)
     with pytest.raises(TypeError, match="^show_graph: path must be a file name"):
         sd.show_graph("x*y", path=3)
