@@ -416,6 +416,22 @@ class _PyGraph:
                     stack.append(a)
         return None if stack else sorted(seen)
 
+    def cone(self, root, limit):
+        """The nodes ``root`` depends on (itself included), ascending, or None where they are
+        more than ``limit``: depth first, so it costs the cone (at most ``limit`` nodes), where
+        reachable scans every id below the root."""
+        args = self.args
+        seen = {root}
+        stack = [root]
+        while stack:
+            for a in args[stack.pop()]:
+                if a not in seen:
+                    if len(seen) == limit:
+                        return None
+                    seen.add(a)
+                    stack.append(a)
+        return sorted(seen)
+
     def _reachable(self, roots):
         # ids are topological: one scan down from the highest root marks every argument
         # of a marked node before reaching it (no stack)
@@ -493,23 +509,24 @@ class _PyGraph:
                    "working out some constant in it)")
             raise ValueError(f"{why}; {_WITHOUT_SYMPY}") from None
 
-    def depth(self, roots):
-        """Levels of the deepest root: leaves are 0 (a loop over ids, no recursion)."""
+    def depth(self, roots, nodes=None):
+        """Levels of the deepest root: leaves are 0 (a loop over ids, no recursion).
+        ``nodes``: the roots' cone, ascending, where the caller has it (see cone)."""
         level = {}
         args = self.args
-        for v in self.reachable(roots):
+        for v in self.reachable(roots) if nodes is None else nodes:
             level[v] = 1 + max((level[a] for a in args[v]), default=-1)
         return max((level[r] for r in roots), default=0)
 
-    def tree_size(self, roots, limit):
+    def tree_size(self, roots, limit, nodes=None):
         """Nodes of the roots written out as trees (a shared node counts each time it is
         used), or ``limit + 1`` where that is more than ``limit``.  A SymPy expression and its
         printing are that size: ``e = sin(e) + e*y`` thirty times is 94 nodes here and 5 x 10^9
-        as a tree."""
+        as a tree.  ``nodes``: the roots' cone, ascending, where the caller has it."""
         size = {}
         args = self.args
         over = limit + 1
-        for v in self.reachable(roots):
+        for v in self.reachable(roots) if nodes is None else nodes:
             size[v] = min(over, 1 + sum(size[a] for a in args[v]))
         return min(over, sum(size[r] for r in roots))
 
