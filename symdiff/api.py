@@ -413,6 +413,11 @@ def _check_backend(backend):
         raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
 
 
+def is_count(value):
+    """Whether ``value`` is a whole number of things, 1 or more (True is not one)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
 def check_flag(value, name):
     """Refuse a switch that is not True or False: sparse="no" is a non-empty string, which
     Python takes as true (a sparse result, silently)."""

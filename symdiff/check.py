@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .api import _gc_paused, build, compile_built, frees_temporaries, one_formula, point_values
+from .api import _gc_paused, build, compile_built, frees_temporaries, is_count, one_formula, point_values
 from .optimize import eliminate_dead_code
 from .printing import listing
 
@@ -135,7 +135,7 @@ def check_grad(f, wrt=None, at=None, step=1e-6, tolerance=1e-6, sample=None):
     ``sample=k`` checks k of them, chosen at random (seed 0, in their order),
     and the report says how many of how many.
     """
-    if sample is not None and (isinstance(sample, bool) or not isinstance(sample, numbers.Integral) or sample < 1):
+    if sample is not None and not is_count(sample):
         raise ValueError(f"check_grad: sample must be a whole number of variables, 1 or more, not {sample!r}")
     for name, number, least in (("step", step, "more than 0"), ("tolerance", tolerance, "0 or more")):
         if isinstance(number, bool) or not isinstance(number, numbers.Real):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .api import (both_modes, build, builds_both, check_flag, cheaper_mode, compile_built, cost_estimates,
-                  formula_list, formula_text)
+                  formula_list, formula_text, is_count)
 from .examples import fan_family
 from .ops import CATEGORIES
 from .printing import body_lines, listing, plural, return_expression
@@ -216,7 +216,7 @@ def compare(f, wrt=None, backend="numba", samples=10_000, measure=True):
     points with ``backend`` (numba compiles both programs first); a large
     Jacobian is timed on fewer points, so that one batch holds about 16 MB.
     """
-    if isinstance(samples, bool) or not isinstance(samples, numbers.Integral) or samples < 1:
+    if not is_count(samples):
         raise ValueError(f"compare: samples must be a whole number of points, 1 or more, not {samples!r}")
     check_flag(measure, "compare: measure")
     formulas = formula_list(f, "compare")

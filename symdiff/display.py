@@ -12,7 +12,6 @@ the graph out in layers; no system binary is needed.
 
 import itertools
 import math
-import numbers
 import os
 import warnings
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import sympy
 
-from .api import formula_node, formula_text, one_formula, point_values
+from .api import formula_node, formula_text, is_count, one_formula, point_values
 from .graph import Graph
 from .lower import input_identifiers, lower, to_float
 from .program import interpret
@@ -237,7 +236,7 @@ def show_graph(f, at=None, highlight=None, path=None, ax=None, title=None, max_n
     """
     one_formula(f, "show_graph", "it draws one; call it once for each")
     highlight = _highlighted_name(highlight)
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, numbers.Integral) or max_nodes < 1:
+    if not is_count(max_nodes):
         raise ValueError(f"show_graph: max_nodes must be a whole number of nodes, 1 or more, not {max_nodes!r}")
     if not (path is None or isinstance(path, (str, os.PathLike)) or hasattr(path, "write")):
         raise TypeError(f"show_graph: path must be a file name (str or pathlib.Path) or a file opened "
