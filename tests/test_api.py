@@ -437,6 +437,25 @@ def test_high_order_derivatives_gather_their_terms_between_sweeps():
     assert sd.diff("x^3*" + "*".join(f"(y + {k})" for k in range(1, 21)), "x", 3) == 6 * product
 
 
+def test_high_order_derivatives_of_a_variable_power_add_up_powers_of_one_base():
+    x = sympy.Symbol("x")
+    # d/dx x^y = y*x^(y-1) leaves powers of x apart once products are distributed: the 8th
+    # derivative of x^x had terms like x**4*x**(x - 4), 2,812 nodes as a tree.  Hand-worked,
+    # with u = log(x) + 1: f' = f*u, f'' = f*(u^2 + 1/x), f''' = f*(u^3 + 3u/x - 1/x^2), and
+    u = sympy.log(x) + 1
+    fourth = x ** x * (u ** 4 + 6 * u ** 2 / x - 4 * u / x ** 2 + 3 / x ** 2 + 2 / x ** 3)
+    for n, oracle in ((4, fourth), (8, sympy.diff(x ** x, x, 8))):
+        d = sd.diff("x^x", "x", n)
+        for v in ("0.7", "1.3", "2.9"):
+            point = {x: sympy.Float(v, 40)}
+            want = oracle.xreplace(point).evalf(40)
+            assert abs(d.xreplace(point).evalf(40) - want) < 1e-25 * abs(want), (n, v)
+    assert sum(1 for _ in sympy.preorder_traversal(d)) < 600      # 323 when written
+    # no product is left with two powers of x in it
+    assert not any(p.is_Mul and sum(1 for f in p.args if f.is_Pow and f.base == x) > 1
+                   for p in sympy.preorder_traversal(d))
+
+
 def test_diff_each_is_diff_for_every_variable_from_one_graph():
     from symdiff.api import diff_each
     from symdiff.examples import rosenbrock
