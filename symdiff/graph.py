@@ -554,6 +554,8 @@ class _PyGraph:
         # gives up at once, where SymPy's evalf of sin(exp(10^400)) raised OverflowError from
         # mpmath (printing 2*x + it asks for it) and that of sin(exp(10^19)) ran for hours
         floats, huge = {}, set()
+        # Nodes whose SymPy form holds a Max, a Min or an UnevaluatedExpr (see Pow below)
+        guarded = set()
 
         def unreal(v, x):
             """Whether constant node ``v``, built as ``x``, is never real. SymPy's word is not
@@ -616,12 +618,22 @@ class _PyGraph:
                     built[v] = sympy.Pow(power, -1, evaluate=False)
                 else:
                     built[v] = sympy.UnevaluatedExpr(sympy.Pow(base, exponent, evaluate=False))
+            elif k == "Pow" and not constant[v] and args[v][1] in guarded and xs[1].is_negative:
+                # b^e as 1/(b^-e), the latter an UnevaluatedExpr (kept apart in products), where
+                # e < 0 holds a max, a min or an UnevaluatedExpr: SymPy's LaTeX printer, writing
+                # a negative power as a fraction, asks whether e is a constant, simplifying it and
+                # putting 0 for x, where Min(-1, log(x)) raised "zoo is not comparable" and the
+                # 9^(9^9) in Min(-1, x + 9^(9^9)) was worked out (hours)
+                built[v] = sympy.Pow(sympy.UnevaluatedExpr(sympy.Pow(xs[0], -xs[1])), -1, evaluate=False)
             elif k == "Pow":
                 # a constant power is left as written (SymPy would make (-1)^(1/2) I, where
                 # symdiff's code gives nan, and expand 9^(9^9) exactly, 370 million digits)
                 # but for a positive rational to a rational power: sqrt(8) is 2*sqrt(2)
+                # or a nonzero rational to a whole power, as the exponent came out: (-1)^-ceil(pi)
+                # is 1 (SymPy's LaTeX printer recursed without end on (-1)**(-4) unevaluated)
                 built[v] = sympy.Pow(*xs, evaluate=v not in opaque
-                                     and (not constant[v] or self._rational_power(v)))
+                                     and (not constant[v] or self._rational_power(v)
+                                          or xs[0].is_Rational and xs[0] != 0 and xs[1].is_Integer))
                 if constant[v] and unreal(v, built[v]):
                     # kept as written in products too: Mul made sqrt(z)/sqrt(-3) -sqrt(3)*I*sqrt(z)/3
                     built[v] = sympy.UnevaluatedExpr(built[v])
@@ -648,6 +660,8 @@ class _PyGraph:
                     built[v] = self._sympy_call(v, xs, evaluate=False)
             if (beyond or whole) and k not in ("Add", "Mul") and not isinstance(built[v], sympy.UnevaluatedExpr):
                 built[v] = sympy.UnevaluatedExpr(built[v])
+            if k in ("Max", "Min") or isinstance(built[v], sympy.UnevaluatedExpr) or any(a in guarded for a in args[v]):
+                guarded.add(v)
         return [sympy.Integer(0) if r is None else built[r] for r in roots]
 
     def _float_value(self, v, floats):

@@ -256,6 +256,9 @@ def _high_power_of_a_variable(text):
 @example("((0 ^ pi) * (y * atanh(-1)))")            # 0 * -inf inside SymPy's Mul: Mul(nan, y) too
 @example("floor((tan(1000) ^ abs(1000)))")       # an exact integer part of ~1e167: SymPy's simplify (hours)
 @example("-exp(min((1/3)^5000, -1))")      # LaTeX of exp(Min(...)) as a fraction: Min's evalf raised
+@example("((-1 ^ x) ^ -ceil(pi))")          # LaTeX of (-1)**(-4) unevaluated recursed without end
+@example("(x ^ min(-1, log(x)))")           # LaTeX of x**(Min(-1, log(x)) - 1): Min(-1, zoo) raised
+@example("(x ^ min(-1, (x + 9^9^9)))")      # the same, with 9^(9^9) worked out (hours)
 def test_derivatives_over_huge_constants_are_sympy_or_a_clear_error_quickly(text):
     assume(not _high_power_of_a_variable(text))
     # the second derivative goes through SymPy's expand between its sweeps (api.settled)
