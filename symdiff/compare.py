@@ -16,7 +16,6 @@ many inputs and few outputs.
 import html
 import itertools
 import math
-import numbers
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -309,7 +308,12 @@ def scaling_study(ns=(1, 2, 4, 8, 16, 32), ms=(1, 2, 4, 8, 16, 32), family=fan_f
     ['tie', 'reverse', 'forward', 'reverse']
     """
     for what, counts in (("ns", ns), ("ms", ms)):
-        if not counts or not all(isinstance(k, numbers.Integral) and k >= 1 for k in counts):
+        if isinstance(counts, (str, bytes)) or not isinstance(counts, Iterable):
+            raise TypeError(f"{what} must be a list of counts of inputs and outputs, such as (1, 2, 4), "
+                            f"not {counts!r}")
+    ns, ms = tuple(ns), tuple(ms)           # ns is walked once for each m: a generator would not be
+    for what, counts in (("ns", ns), ("ms", ms)):
+        if not counts or not all(is_count(k) for k in counts):
             raise ValueError(f"{what} must be positive integers (counts of inputs and outputs), got {counts!r}")
     rows = []
     for m in ms:

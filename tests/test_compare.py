@@ -140,6 +140,13 @@ def test_scaling_study_arguments_are_checked():
         sd.scaling_study(ns=(0,), ms=(1,))        # was a ParseError of the generated formula
     with pytest.raises(ValueError, match="ms must be positive integers"):
         sd.scaling_study(ns=(1,), ms=())
+    with pytest.raises(ValueError, match="ns must be positive integers"):
+        sd.scaling_study(ns=(True,), ms=(1,))     # was a row of n = True
+    for bad in (3, "12"):                          # 3 was "'int' object is not iterable"
+        with pytest.raises(TypeError, match="ms must be a list of counts of inputs and outputs"):
+            sd.scaling_study(ns=(1,), ms=bad)
+    # a generator is read once, not once for each m (the second m had no rows)
+    assert len(sd.scaling_study(ns=(n for n in (1, 2)), ms=(1, 2))) == 4
     with pytest.raises(ValueError, match="plot_scaling needs the rows"):
         sd.plot_scaling([])
     # what is not scaling_study's rows: a clear error, not "'int' object is not iterable"
