@@ -18,6 +18,7 @@ flattened: flattening a long left-nested chain would copy it quadratically
 and break sharing.
 """
 
+import importlib
 import itertools
 import math
 import operator
@@ -858,5 +859,5 @@ Graph = _graph_class()
 #: whether Graph's constructors, and the loops of parsing, reverse mode, lowering, checking
 #: and printing, run in C
 ACCELERATED = Graph is not _PyGraph
-if ACCELERATED:
-    from . import _graphcore
+#: the C core's module, for the loops other modules run in it (None in pure Python)
+_graphcore = importlib.import_module("._graphcore", __package__) if ACCELERATED else None
