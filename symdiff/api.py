@@ -25,7 +25,7 @@ from .checkpoint import checkpoint as checkpoint_program
 from ._warn import warn
 from .compile import load_module
 from .forward import directional, tangents
-from .graph import Graph, by_name, highest_id
+from .graph import Graph, by_name, highest_id, printable
 from .lower import input_identifiers, lower
 from .ops import RESERVED_NAMES, numpy_sources_for
 from .parse import ParseError, parse_to_graph
@@ -1395,16 +1395,23 @@ def _gathered(g, d):
         return None
     try:
         e = g.to_sympy([d])[0]
+        if any(isinstance(a, sympy.UnevaluatedExpr) and not a.free_symbols for a in sympy.preorder_traversal(e)):
+            # a constant to_sympy keeps apart (9^(9^9), a function of one): once expanded,
+            # the printer's evalf of the third derivative of (9^9^9)^(2^70 - 9^9^9)^x * x
+            # multiplied a power of it out (hours)
+            return None
         if _distributed_terms(e, _SETTLE_TERMS) < _SETTLE_TERMS:
             e = sympy.expand(e, mul=True, multinomial=False, power_exp=False, power_base=False,
                              log=False, deep=True)
-            if any(not p.exp.is_Number for p in e.atoms(sympy.Pow)):
+            if any(not p.exp.is_Number for p in e.atoms(sympy.Pow)) and not e.has(sympy.UnevaluatedExpr):
                 # a variable exponent: the rule d/dx x^y = y*x^(y-1) (defined at x = 0, where
                 # x^y*y/x is not) leaves powers of one base apart once distributed: the 8th
                 # derivative of x^x had terms like x**4*x**(x - 4), 2,812 nodes; with them
                 # added up, 323 (SymPy's is 97, factored).  Only there: it costs 1.7 times
-                # the expand on sums of numeric powers, where it gathers nothing
+                # the expand on sums of numeric powers, where it gathers nothing.  Not where
+                # a huge constant is kept apart: powsimp worked the 9^(9^9) of x^(x + 9^9^9) out
                 e = sympy.powsimp(e, deep=True, combine="exp")
+            e = printable(e)             # the expand rebuilt what to_sympy wrote for the printer
         return e
     except (ValueError, TypeError, ArithmeticError, AttributeError, RecursionError):
         return None         # no SymPy form (see to_sympy), or SymPy failed: as it is

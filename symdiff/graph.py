@@ -66,6 +66,49 @@ def _unfoldable(base, exponent):
         Fraction(int(base.p), int(base.q)), Fraction(int(exponent.p), int(exponent.q))) > _MAX_FOLDED_BITS)
 
 
+_GUARDED = (sympy.Max, sympy.Min, sympy.UnevaluatedExpr)
+
+
+def printer_safe(p, guarded=None):
+    """SymPy node ``p`` (its arguments made so already) in a form SymPy's printers print, or
+    ``p`` itself where it needs none.
+
+    A power to a negative exponent that holds a max, a min or an UnevaluatedExpr is written
+    1/(b^-e), the latter an UnevaluatedExpr (so that products keep it apart): the LaTeX
+    printer, writing a negative power as a fraction, asks whether the exponent is constant,
+    simplifying it and putting 0 for each symbol, where Min(-1, log(x)) raised "zoo is not
+    comparable" and the 9^(9^9) in x^(Min(-1, x + 9^(9^9)) - 1) was worked out (hours).  A
+    whole power of a constant UnevaluatedExpr, which SymPy's Mul makes of equal factors, is
+    an UnevaluatedExpr too: printing a sum, SymPy asks for the value of each constant
+    factor, and its evalf of log(9^9^9 ...)**2 multiplied the power out (hours), where that
+    of the UnevaluatedExpr gives up at once.  ``guarded``: whether the exponent holds one of
+    those (None: look, walking it as a tree)."""
+    if p.is_Mul:
+        args = [printer_safe(a, False) if a.is_Pow else a for a in p.args]
+        return p if all(a is b for a, b in zip(args, p.args)) else sympy.Mul(*args)
+    x = p.exp if p.is_Pow else p.args[0] if isinstance(p, sympy.exp) else None
+    if x is None:
+        return p
+    if p.is_Pow and isinstance(p.base, sympy.UnevaluatedExpr) and not p.base.free_symbols and x.is_Integer \
+            and x != -1:
+        if x > 0:
+            return sympy.UnevaluatedExpr(sympy.Pow(p.base, x, evaluate=False))
+        power = sympy.Pow(p.base, -x, evaluate=False)
+    elif not x.is_Number and (x.has(*_GUARDED) if guarded is None else guarded) and x.is_negative is True:
+        power = sympy.exp(-x) if isinstance(p, sympy.exp) else sympy.Pow(p.base, -x)
+    else:
+        return p
+    return sympy.Pow(sympy.UnevaluatedExpr(power), -1, evaluate=False)
+
+
+def printable(e):
+    """``e`` with printer_safe applied throughout: a walk of ``e`` as a tree, for bounded
+    expressions (to_sympy applies it node by node)."""
+    if not e.has(*_GUARDED):
+        return e
+    return e.replace(lambda p: printer_safe(p) is not p, printer_safe)
+
+
 def _unfoldable_offset(base, exponent):
     """Whether ``base ** exponent``, a rational to a sum such as x + 10^400, has a constant term
     h with ``base ** h`` too big to work out: SymPy's factor_terms, which Pow runs on any
@@ -555,7 +598,7 @@ class _PyGraph:
         # gives up at once, where SymPy's evalf of sin(exp(10^400)) raised OverflowError from
         # mpmath (printing 2*x + it asks for it) and that of sin(exp(10^19)) ran for hours
         floats, huge = {}, set()
-        # Nodes whose SymPy form holds a Max, a Min or an UnevaluatedExpr (see Pow below)
+        # Nodes whose SymPy form holds a Max, a Min or an UnevaluatedExpr (see printer_safe)
         guarded = set()
 
         def unreal(v, x):
@@ -619,13 +662,6 @@ class _PyGraph:
                     built[v] = sympy.Pow(power, -1, evaluate=False)
                 else:
                     built[v] = sympy.UnevaluatedExpr(sympy.Pow(base, exponent, evaluate=False))
-            elif k == "Pow" and not constant[v] and args[v][1] in guarded and xs[1].is_negative:
-                # b^e as 1/(b^-e), the latter an UnevaluatedExpr (kept apart in products), where
-                # e < 0 holds a max, a min or an UnevaluatedExpr: SymPy's LaTeX printer, writing
-                # a negative power as a fraction, asks whether e is a constant, simplifying it and
-                # putting 0 for x, where Min(-1, log(x)) raised "zoo is not comparable" and the
-                # 9^(9^9) in Min(-1, x + 9^(9^9)) was worked out (hours)
-                built[v] = sympy.Pow(sympy.UnevaluatedExpr(sympy.Pow(xs[0], -xs[1])), -1, evaluate=False)
             elif k == "Pow":
                 # a constant power is left as written (SymPy would make (-1)^(1/2) I, where
                 # symdiff's code gives nan, and expand 9^(9^9) exactly, 370 million digits)
@@ -661,7 +697,11 @@ class _PyGraph:
                     built[v] = self._sympy_call(v, xs, evaluate=False)
             if (beyond or whole) and k not in ("Add", "Mul") and not isinstance(built[v], sympy.UnevaluatedExpr):
                 built[v] = sympy.UnevaluatedExpr(built[v])
-            if k in ("Max", "Min") or isinstance(built[v], sympy.UnevaluatedExpr) or any(a in guarded for a in args[v]):
+            if any(a in guarded for a in args[v]):
+                if k in ("Pow", "exp", "Mul"):
+                    built[v] = printer_safe(built[v], args[v][-1] in guarded)
+                guarded.add(v)
+            elif k in ("Max", "Min") or isinstance(built[v], sympy.UnevaluatedExpr):
                 guarded.add(v)
         return [sympy.Integer(0) if r is None else built[r] for r in roots]
 
