@@ -1407,14 +1407,22 @@ def _gathered(g, d):
                 # a variable exponent: the rule d/dx x^y = y*x^(y-1) (defined at x = 0, where
                 # x^y*y/x is not) leaves powers of one base apart once distributed: the 8th
                 # derivative of x^x had terms like x**4*x**(x - 4), 2,812 nodes; with them
-                # added up, 323 (SymPy's is 97, factored).  Only there: it costs 1.7 times
+                # added up, 323 (SymPy's is 157, factored).  Only there: it costs 1.7 times
                 # the expand on sums of numeric powers, where it gathers nothing.  Not where
                 # a huge constant is kept apart: powsimp worked the 9^(9^9) of x^(x + 9^9^9) out
                 e = sympy.powsimp(e, deep=True, combine="exp")
             e = printable(e)             # the expand rebuilt what to_sympy wrote for the printer
+        if e.has(*_NOT_REAL):
+            # rebuilt, a constant to_sympy kept as written, never real, was evaluated (the
+            # log(-9) of a derivative of (-9)^9^9^x became log(9) + I*pi), or SymPy's
+            # arithmetic made nan of 1/sqrt(1 - (x/x)^2): symdiff's graph takes neither
+            return None
         return e
     except (ValueError, TypeError, ArithmeticError, AttributeError, RecursionError):
         return None         # no SymPy form (see to_sympy), or SymPy failed: as it is
+
+
+_NOT_REAL = (sympy.I, sympy.zoo, sympy.nan)
 
 
 def _answer(g, ds, sweeps):
