@@ -1401,6 +1401,7 @@ def _gathered(g, d):
             # multiplied a power of it out (hours)
             return None
         if _distributed_terms(e, _SETTLE_TERMS) < _SETTLE_TERMS:
+            e, constants = _constants_apart(e)
             e = sympy.expand(e, mul=True, multinomial=False, power_exp=False, power_base=False,
                              log=False, deep=True)
             if any(not p.exp.is_Number for p in e.atoms(sympy.Pow)) and not e.has(sympy.UnevaluatedExpr):
@@ -1411,7 +1412,7 @@ def _gathered(g, d):
                 # the expand on sums of numeric powers, where it gathers nothing.  Not where
                 # a huge constant is kept apart: powsimp worked the 9^(9^9) of x^(x + 9^9^9) out
                 e = sympy.powsimp(e, deep=True, combine="exp")
-            e = printable(e)             # the expand rebuilt what to_sympy wrote for the printer
+            e = printable(e.xreplace(constants))     # (what Mul makes of equal factors, see printable)
         if e.has(*_NOT_REAL):
             # rebuilt, a constant to_sympy kept as written, never real, was evaluated (the
             # log(-9) of a derivative of (-9)^9^9^x became log(9) + I*pi), or SymPy's
@@ -1423,6 +1424,29 @@ def _gathered(g, d):
 
 
 _NOT_REAL = (sympy.I, sympy.zoo, sympy.nan)
+
+
+def _constants_apart(e):
+    """``e`` with each constant in it that is not a number made a symbol, and the map back.
+
+    to_sympy writes some constants unevaluated (digamma(10^400) as polygamma(0, 10^400),
+    log(-9) as written: see Graph._to_sympy); expand and powsimp, rebuilding what they
+    meet, evaluated them (an exact fraction of thousands of digits, log(9) + I*pi).  As
+    symbols they gather as any other factor."""
+    dummies, memo = {}, {}
+
+    def apart(node):                  # recursion: settled's derivatives are at most 100 deep
+        if node.is_Atom:
+            return node
+        if node not in memo:
+            if not node.free_symbols:
+                memo[node] = dummies.setdefault(node, sympy.Dummy())
+            else:
+                args = [apart(a) for a in node.args]
+                memo[node] = node.func(*args) if any(a is not b for a, b in zip(args, node.args)) else node
+        return memo[node]
+
+    return apart(e), {d: c for c, d in dummies.items()}
 
 
 def _answer(g, ds, sweeps):
