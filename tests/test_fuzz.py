@@ -224,8 +224,14 @@ def test_derivatives_gathered_through_sympy_between_sweeps_match_sympy_diff(text
         subs = {s: sympy.Float(point[s.name], 30) for s in e.free_symbols}
         try:
             values.append(complex(e.xreplace(subs).evalf(30)))
-        except TypeError:           # at a singular point: zoo, nan, SymPy's DiracDelta(0)
-            assume(False)
+            if e is got:
+                # the gathered answer is a sum, SymPy's is factored: where its terms are huge
+                # (1e26 for the 2nd derivative of sigmoid(exp(x)^exp(x)) at 2.5, times
+                # 2s^3 - 3s^2 + s with s = sigmoid(e^30.4) = 1 - e^(-1.7e13)), no evalf
+                # precision short of 10^13 digits sees the cancellation
+                assume(all(abs(complex(t.xreplace(subs).evalf(15))) < 1e12 for t in sympy.Add.make_args(e)))
+        except (TypeError, ValueError):    # at a singular point: zoo, nan, SymPy's DiracDelta(0),
+            assume(False)                  # "complex zero with unknown accuracy" (log(x) at 0)
     assume(all(np.isfinite(v) and abs(v.imag) < 1e-12 and abs(v) < 1e8 for v in values))
     assert values[0].real == pytest.approx(values[1].real, rel=1e-7, abs=1e-7), (text, point, names)
 
