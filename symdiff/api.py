@@ -1413,17 +1413,19 @@ def _gathered(g, d):
                 # a huge constant is kept apart: powsimp worked the 9^(9^9) of x^(x + 9^9^9) out
                 e = sympy.powsimp(e, deep=True, combine="exp")
             e = printable(e.xreplace(constants))     # (what Mul makes of equal factors, see printable)
-        if e.has(*_NOT_REAL):
+        if e.has(*_NOT_TAKEN):
             # rebuilt, a constant to_sympy kept as written, never real, was evaluated (the
             # log(-9) of a derivative of (-9)^9^9^x became log(9) + I*pi), or SymPy's
-            # arithmetic made nan of 1/sqrt(1 - (x/x)^2): symdiff's graph takes neither
+            # arithmetic made nan of 1/sqrt(1 - (x/x)^2), -oo of atanh(-1) put back in a
+            # power: symdiff's graph takes none of these
             return None
         return e
     except (ValueError, TypeError, ArithmeticError, AttributeError, RecursionError):
         return None         # no SymPy form (see to_sympy), or SymPy failed: as it is
 
 
-_NOT_REAL = (sympy.I, sympy.zoo, sympy.nan)
+#: what symdiff's graph refuses to take from SymPy
+_NOT_TAKEN = (sympy.I, sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
 
 
 def _constants_apart(e):
