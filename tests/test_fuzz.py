@@ -125,7 +125,11 @@ def test_graph_picture_path_sums_are_the_gradient(text, point):
     from symdiff.display import _path_sum, graph_partials, graph_values
     g, root, nodes, partials = graph_partials(text)
     variables = {s.name: s for s in g.symbols()}
-    _, edges = graph_values(g, nodes, partials, {name: point[name] for name in variables})
+    values, edges = graph_values(g, nodes, partials, {name: point[name] for name in variables})
+    # a trig function of a large argument amplifies the rounding of that argument: at
+    # sin(digamma(z)^-y), z = -7e-5, the argument is 4.5e8 and float64 allows 5e-8 of the
+    # gradient (both sums were that close to mpmath's, 127 and 70 apart from it)
+    assume(all(abs(values.get(g.args[v][0], 0.0)) < 1e6 for v in nodes if g.kind[v] in ("sin", "cos", "tan")))
     reverse = sd.grad(text, mode="reverse", backend="python")
     gradient = reverse(**_inputs(reverse, point))
     magnitudes = {edge: abs(d) for edge, d in edges.items()}
