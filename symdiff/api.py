@@ -1409,8 +1409,10 @@ def _gathered(g, d):
                 # x^y*y/x is not) leaves powers of one base apart once distributed: the 8th
                 # derivative of x^x had terms like x**4*x**(x - 4), 2,812 nodes; with them
                 # added up, 323 (SymPy's is 157, factored).  Only there: it costs 1.7 times
-                # the expand on sums of numeric powers, where it gathers nothing.  Not where
-                # a huge constant is kept apart: powsimp worked the 9^(9^9) of x^(x + 9^9^9) out
+                # the expand on sums of numeric powers, where it gathers nothing.  Not over an
+                # UnevaluatedExpr: powsimp worked the 9^(9^9) of x^(x + 9^9^9) out (a constant
+                # one now stops the gathering above; this keeps it off one with a variable,
+                # such as 9^(x + 10^400))
                 e = sympy.powsimp(e, deep=True, combine="exp")
             e = printable(e.xreplace(constants))     # (what Mul makes of equal factors, see printable)
         if e.has(*_NOT_TAKEN):

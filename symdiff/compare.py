@@ -298,6 +298,17 @@ def _reason(recommended, n, m, reports, exact):
 
 
 # -- the classic lesson ------------------------------------------------------------------
+def _counts(what, counts):
+    """scaling_study's ``ns`` or ``ms`` as a tuple (ns is walked once for each m: a generator
+    would not be), or an error saying what it must be."""
+    if isinstance(counts, (str, bytes)) or not isinstance(counts, Iterable):
+        raise TypeError(f"{what} must be a list of counts of inputs and outputs, such as (1, 2, 4), not {counts!r}")
+    counts = tuple(counts)
+    if not counts or not all(is_count(k) for k in counts):
+        raise ValueError(f"{what} must be positive integers (counts of inputs and outputs), got {counts!r}")
+    return counts
+
+
 def scaling_study(ns=(1, 2, 4, 8, 16, 32), ms=(1, 2, 4, 8, 16, 32), family=fan_family):
     """Operation counts of both modes over a grid of input counts ``ns`` and output counts ``ms``.
 
@@ -307,14 +318,7 @@ def scaling_study(ns=(1, 2, 4, 8, 16, 32), ms=(1, 2, 4, 8, 16, 32), family=fan_f
     >>> [row["winner"] for row in scaling_study(ns=(1, 16), ms=(1, 16))]
     ['tie', 'reverse', 'forward', 'reverse']
     """
-    for what, counts in (("ns", ns), ("ms", ms)):
-        if isinstance(counts, (str, bytes)) or not isinstance(counts, Iterable):
-            raise TypeError(f"{what} must be a list of counts of inputs and outputs, such as (1, 2, 4), "
-                            f"not {counts!r}")
-    ns, ms = tuple(ns), tuple(ms)           # ns is walked once for each m: a generator would not be
-    for what, counts in (("ns", ns), ("ms", ms)):
-        if not counts or not all(is_count(k) for k in counts):
-            raise ValueError(f"{what} must be positive integers (counts of inputs and outputs), got {counts!r}")
+    ns, ms = _counts("ns", ns), _counts("ms", ms)
     rows = []
     for m in ms:
         for n in ns:
